@@ -1,0 +1,51 @@
+"""Startup checks: secrets set, storage roots usable and private where they must be."""
+
+import os
+import stat
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+from cases import storage
+
+
+@register()
+def check_secrets(app_configs: object, **kwargs: object) -> list[Error]:
+    errors = []
+    for name, value in (
+        ("DJANGO_SECRET_KEY", settings.SECRET_KEY),
+        ("TEACHINGFILE_DEID_SECRET", settings.DEID_SECRET),
+        ("TEACHINGFILE_REID_KEY", settings.REID_ENCRYPTION_KEY),
+    ):
+        if not value:
+            errors.append(
+                Error(
+                    f"{name} is not set.",
+                    hint="Set it in the environment, or set TEACHINGFILE_DEV=1 for a dev setup.",
+                    id="cases.E001",
+                )
+            )
+    return errors
+
+
+@register()
+def check_storage_roots(app_configs: object, **kwargs: object) -> list[Error | Warning]:
+    problems: list[Error | Warning] = []
+    for root in storage.all_roots():
+        try:
+            storage.ensure_root(root)
+        except OSError as exc:
+            problems.append(Error(f"Storage root {root} is not usable: {exc}", id="cases.E002"))
+            continue
+        if not os.access(root, os.W_OK):
+            problems.append(Error(f"Storage root {root} is not writable.", id="cases.E003"))
+    for root in settings.PRIVATE_STORAGE_ROOTS:
+        if root.exists() and stat.S_IMODE(root.stat().st_mode) & 0o077:
+            problems.append(
+                Warning(
+                    f"{root} holds patient data but others can read it.",
+                    hint=f"chmod 700 {root}",
+                    id="cases.W001",
+                )
+            )
+    return problems

@@ -1,0 +1,22 @@
+// Vite builds the browser code into dist/, which Django serves under /static/viewer/.
+// cornerstone3D needs Vite (not esbuild) for its web-worker and wasm codecs.
+import { defineConfig } from "vite";
+
+export default defineConfig({
+  base: "/static/viewer/",
+  build: {
+    outDir: "dist",
+    target: "es2022",
+    manifest: true,
+    emptyOutDir: true,
+    rollupOptions: {
+      input: { main: "src/main.ts" },
+    },
+  },
+  worker: { format: "es" },
+  optimizeDeps: {
+    exclude: ["@cornerstonejs/dicom-image-loader"],
+    include: ["dicom-parser"],
+  },
+  test: { include: ["src/**/*.test.ts"] },
+});

@@ -1,0 +1,138 @@
+"""Every URL of the app × the three roles and anonymous: each gets exactly what it may."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts.roles import Role
+
+ANON = "anonymous"
+WHO = (ANON, Role.AUTHOR, Role.TRAINEE, Role.ADMIN)
+LOGIN = "login-redirect"  # 302 to the login page
+
+# url name -> (method, {who: expected status})
+MATRIX = {
+    "home": ("get", {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 302, Role.ADMIN: 302}),
+    "login": ("get", {ANON: 200, Role.AUTHOR: 302, Role.TRAINEE: 302, Role.ADMIN: 302}),
+    "logout": ("post", {ANON: 302, Role.AUTHOR: 302, Role.TRAINEE: 302, Role.ADMIN: 302}),
+    "healthz": ("get", {ANON: 200, Role.AUTHOR: 200, Role.TRAINEE: 200, Role.ADMIN: 200}),
+    "cases:my_cases": ("get", {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403}),
+    "cases:case_new": ("post", {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403}),
+    "cases:case_detail": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 200, Role.ADMIN: 200},
+    ),
+    "cases:case_detail[draft]": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:case_withdraw": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 302},
+    ),
+    "cases:library": ("get", {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 200, Role.ADMIN: 200}),
+    "cases:quarantine": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 403, Role.TRAINEE: 403, Role.ADMIN: 200},
+    ),
+    "cases:quarantine_discard": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 403, Role.TRAINEE: 403, Role.ADMIN: 302},
+    ),
+    "cases:audit_log": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 403, Role.TRAINEE: 403, Role.ADMIN: 200},
+    ),
+    "admin:index": ("get", {ANON: LOGIN, Role.AUTHOR: LOGIN, Role.TRAINEE: LOGIN, Role.ADMIN: 200}),
+}
+
+
+def _app_url_names() -> set[str]:
+    """Every named URL of our apps (the Django admin is covered by admin:index)."""
+    names: set[str] = set()
+
+    def walk(patterns, namespace=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if p.namespace == "admin":
+                    continue
+                walk(p.url_patterns, f"{p.namespace}:" if p.namespace else namespace)
+            elif isinstance(p, URLPattern) and p.name:
+                names.add(namespace + p.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def test_every_url_of_the_app_is_in_the_matrix():
+    covered = {name.split("[")[0] for name in MATRIX}
+    assert _app_url_names() <= covered, _app_url_names() - covered
+
+
+@pytest.fixture
+def world(make_user):
+    """An author with a published and a draft case, and an open quarantine item."""
+    from cases.models import QuarantineItem
+    from cases.services import case_create
+
+    users = {role: make_user(role.value, role) for role in (Role.AUTHOR, Role.TRAINEE, Role.ADMIN)}
+    published = case_create(author=users[Role.AUTHOR], title="Published")
+    published.status = published.Status.PUBLISHED
+    published.published_at = timezone.now()
+    published.save()
+    draft = case_create(author=users[Role.AUTHOR], title="Draft")
+    item = QuarantineItem.objects.create(stage="first-pass", reason="Structured Report")
+    return {"users": users, "published": published, "draft": draft, "item": item}
+
+
+def _url(name: str, world) -> str:
+    base = name.split("[")[0]
+    if base in ("cases:case_detail", "cases:case_withdraw"):
+        case = world["draft"] if name.endswith("[draft]") else world["published"]
+        return reverse(base, args=[case.pk])
+    if base == "cases:quarantine_discard":
+        return reverse(base, args=[world["item"].pk])
+    return reverse(base)
+
+
+@pytest.mark.parametrize("who", WHO, ids=str)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_each_role_gets_exactly_what_it_may(client, world, name, who):
+    method, expected = MATRIX[name]
+    if who != ANON:
+        client.force_login(world["users"][who])
+    url = _url(name, world)
+    response = getattr(client, method)(url)
+    want = expected[who]
+    if want == LOGIN:
+        assert response.status_code == 302, (url, who, response.status_code)
+        assert "/login/" in response["Location"], response["Location"]
+    else:
+        assert response.status_code == want, (url, who, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("role", "home"),
+    [
+        (Role.AUTHOR, "cases:my_cases"),
+        (Role.TRAINEE, "cases:library"),
+        (Role.ADMIN, "cases:quarantine"),
+    ],
+)
+def test_home_sends_each_role_to_its_own_page(client, make_user, role, home):
+    client.force_login(make_user("someone", role))
+    response = client.get(reverse("home"))
+    assert response["Location"] == reverse(home)
+
+
+def test_a_user_without_a_role_is_told_so(client, make_user):
+    client.force_login(make_user("nobody", None))
+    response = client.get(reverse("home"))
+    assert response.status_code == 403
+    assert b"no role" in response.content.lower()
+
+
+def test_unsafe_methods_are_refused_on_post_only_urls(client, world):
+    client.force_login(world["users"][Role.AUTHOR])
+    assert client.get(reverse("cases:case_new")).status_code == 405
+    assert client.get(reverse("logout")).status_code == 405
