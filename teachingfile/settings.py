@@ -159,6 +159,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+# The embedded broker and result store are plain folders; both ends need them to exist.
+for _url, _folders in (
+    (CELERY_BROKER_URL, [BROKER_DIR / "queue", BROKER_DIR / "processed"]),
+    (CELERY_RESULT_BACKEND, [VAR_DIR / "celery-results"]),
+):
+    if _url.startswith(("filesystem://", "file://")):
+        for _folder in _folders:
+            _folder.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
