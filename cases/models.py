@@ -79,7 +79,7 @@ class Case(models.Model):
 
 class Series(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="series")
-    series_instance_uid = models.CharField(max_length=64, unique=True)  # new UID
+    series_instance_uid = models.CharField(max_length=64)  # new UID
     study_instance_uid = models.CharField(max_length=64)  # new UID
     order = models.PositiveIntegerField(default=0)
     modality = models.CharField(max_length=16, blank=True)
@@ -93,6 +93,11 @@ class Series(models.Model):
     class Meta:
         ordering = ["case", "order", "pk"]
         verbose_name_plural = "series"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "series_instance_uid"], name="one_series_per_uid_per_case"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.modality} {self.description}".strip() or f"Series {self.pk}"
@@ -105,7 +110,7 @@ class Instance(models.Model):
         PUBLISHED = "published", "Published"
 
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="instances")
-    sop_instance_uid = models.CharField(max_length=64, unique=True)  # new UID
+    sop_instance_uid = models.CharField(max_length=64)  # new UID
     sop_class_uid = models.CharField(max_length=64)
     instance_number = models.IntegerField(null=True, blank=True)
     rows = models.PositiveIntegerField(default=0)
@@ -127,6 +132,11 @@ class Instance(models.Model):
 
     class Meta:
         ordering = ["series", "instance_number", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "sop_instance_uid"], name="one_instance_per_uid_per_series"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Instance {self.instance_number or self.pk} of {self.series}"

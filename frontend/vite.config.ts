@@ -10,7 +10,7 @@ export default defineConfig({
     manifest: true,
     emptyOutDir: true,
     rollupOptions: {
-      input: { main: "src/main.ts" },
+      input: { main: "src/main.ts", job: "src/job.ts" },
     },
   },
   worker: { format: "es" },

@@ -4,6 +4,8 @@ The Celery worker that integration tests start uses this module too, with the te
 database's name and the session's storage folder passed through the environment.
 """
 
+import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -34,6 +36,19 @@ STORAGES = {
 VAR_DIR = Path(
     env.str("TEACHINGFILE_TEST_VAR_DIR", default="") or tempfile.mkdtemp(prefix="tf-test-")
 )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# Our DICOM listener's port for this test session; subprocesses (the Celery worker)
+# inherit it, and the storage folder, through the environment.
+DICOM_LISTEN_PORT = env.int("TEACHINGFILE_DICOM_PORT", default=0) or _free_port()
+os.environ["TEACHINGFILE_DICOM_PORT"] = str(DICOM_LISTEN_PORT)
+os.environ["TEACHINGFILE_TEST_VAR_DIR"] = str(VAR_DIR)
 INCOMING_ROOT = VAR_DIR / "incoming"
 QUARANTINE_ROOT = VAR_DIR / "quarantine"
 WORKING_ROOT = VAR_DIR / "working"

@@ -9,6 +9,7 @@ admin.site.site_title = "Teachingfile"
 urlpatterns = [
     path("", include("accounts.urls")),
     path("cases/", include("cases.urls")),
+    path("pacs/", include("pacs_bridge.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

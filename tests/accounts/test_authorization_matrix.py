@@ -43,6 +43,31 @@ MATRIX = {
         "get",
         {ANON: LOGIN, Role.AUTHOR: 403, Role.TRAINEE: 403, Role.ADMIN: 200},
     ),
+    "pacs_bridge:search": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "pacs_bridge:study": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "pacs_bridge:import_start": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "pacs_bridge:job": ("get", {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403}),
+    "pacs_bridge:job_status": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "pacs_bridge:job_retry": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "pacs_bridge:job_fetch_missing": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
     "admin:index": ("get", {ANON: LOGIN, Role.AUTHOR: LOGIN, Role.TRAINEE: LOGIN, Role.ADMIN: 200}),
 }
 
@@ -72,8 +97,9 @@ def test_every_url_of_the_app_is_in_the_matrix():
 @pytest.fixture
 def world(make_user):
     """An author with a published and a draft case, and an open quarantine item."""
-    from cases.models import QuarantineItem
+    from cases.models import ImportJob, QuarantineItem
     from cases.services import case_create
+    from pacs_bridge.models import PacsNode
 
     users = {role: make_user(role.value, role) for role in (Role.AUTHOR, Role.TRAINEE, Role.ADMIN)}
     published = case_create(author=users[Role.AUTHOR], title="Published")
@@ -82,7 +108,14 @@ def world(make_user):
     published.save()
     draft = case_create(author=users[Role.AUTHOR], title="Draft")
     item = QuarantineItem.objects.create(stage="first-pass", reason="Structured Report")
-    return {"users": users, "published": published, "draft": draft, "item": item}
+    node = PacsNode.objects.create(name="Nowhere", ae_title="NOWHERE", host="127.0.0.1", port=1)
+    job = ImportJob.objects.create(
+        case=draft, author=users[Role.AUTHOR], source="pacs", pacs_node=node, status="done"
+    )
+    return {
+        "users": users, "published": published, "draft": draft, "item": item, "node": node,
+        "job": job,
+    }  # fmt: skip
 
 
 def _url(name: str, world) -> str:
@@ -92,6 +125,10 @@ def _url(name: str, world) -> str:
         return reverse(base, args=[case.pk])
     if base == "cases:quarantine_discard":
         return reverse(base, args=[world["item"].pk])
+    if base == "pacs_bridge:study":
+        return reverse(base, args=[world["node"].pk])
+    if base.startswith("pacs_bridge:job"):
+        return reverse(base, args=[world["job"].pk])
     return reverse(base)
 
 

@@ -1,0 +1,1 @@
+"""De-identification of DICOM data sets for Teachingfile (pure Python, no Django)."""

@@ -1,0 +1,119 @@
+"""Author-facing PACS pages: search, choose series, follow the import."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import permission_required
+from cases.models import ImportJob
+from pacs_bridge import selectors, services
+from pacs_bridge.dicom import scu
+from pacs_bridge.dicom.errors import PacsError
+from pacs_bridge.forms import ImportForm, StudySearchForm
+from pacs_bridge.models import PacsNode
+from pacs_bridge.pull import node_for
+
+
+@permission_required("cases.author_case")
+def search(request: HttpRequest) -> HttpResponse:
+    form = StudySearchForm(request.GET or None)
+    studies, error = None, ""
+    if form.is_valid():
+        data = form.cleaned_data
+        query = scu.StudyQuery(
+            patient_id=data["patient_id"],
+            patient_name=data["patient_name"],
+            accession_number=data["accession_number"],
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            modality=data["modality"].upper(),
+            description=data["description"],
+        )
+        try:
+            studies = scu.find_studies(node_for(data["node"]), query)
+        except PacsError as exc:
+            error = exc.message
+    return render(
+        request,
+        "pacs_bridge/search.html",
+        {"form": form, "studies": studies, "error": error, "has_nodes": PacsNode.objects.exists()},
+    )
+
+
+@permission_required("cases.author_case")
+def study(request: HttpRequest, node_id: int) -> HttpResponse:
+    node = get_object_or_404(PacsNode, pk=node_id, enabled=True)
+    study_uid = request.GET.get("study", "")
+    try:
+        series = scu.find_series(node_for(node), study_uid) if study_uid else []
+    except PacsError as exc:
+        messages.error(request, exc.message)
+        return redirect("pacs_bridge:search")
+    form = ImportForm(
+        initial={"node": node.pk, "study": study_uid},
+        author=request.user,
+        series_choices=[(s.series_instance_uid, s.series_instance_uid) for s in series],
+    )
+    return render(request, "pacs_bridge/study.html", {"node": node, "series": series, "form": form})
+
+
+@require_POST
+@permission_required("cases.author_case")
+def import_start(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(
+        request.POST,
+        author=request.user,
+        series_choices=[(s, s) for s in request.POST.getlist("series")],
+    )
+    if not form.is_valid():
+        messages.error(request, "Choose the series to import.")
+        return redirect("pacs_bridge:search")
+    data = form.cleaned_data
+    job = services.import_start(
+        author=request.user,
+        node=data["node"],
+        study_instance_uid=data["study"],
+        series_instance_uids=data["series"],
+        case=data["case"],
+    )
+    return redirect("pacs_bridge:job", job.pk)
+
+
+def _own_job(request: HttpRequest, job_id: int) -> ImportJob:
+    job = selectors.job_get_for_author(user=request.user, job_id=job_id)
+    if job is None:
+        raise Http404
+    return job
+
+
+@permission_required("cases.author_case")
+def job(request: HttpRequest, job_id: int) -> HttpResponse:
+    return render(request, "pacs_bridge/job.html", {"job": _own_job(request, job_id)})
+
+
+@permission_required("cases.author_case")
+def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
+    return JsonResponse(selectors.job_status(_own_job(request, job_id)))
+
+
+@require_POST
+@permission_required("cases.author_case")
+def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        new = services.import_retry(job=_own_job(request, job_id), by=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("pacs_bridge:job", job_id)
+    return redirect("pacs_bridge:job", new.pk)
+
+
+@require_POST
+@permission_required("cases.author_case")
+def job_fetch_missing(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        new = services.import_fetch_missing(job=_own_job(request, job_id), by=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("pacs_bridge:job", job_id)
+    return redirect("pacs_bridge:job", new.pk)
