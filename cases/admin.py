@@ -1,4 +1,7 @@
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
 
 from cases.models import (
     AuditEvent,
@@ -9,6 +12,7 @@ from cases.models import (
     ReidentificationKey,
     Series,
 )
+from cases.services import audit_record
 
 
 class SeriesInline(admin.TabularInline):
@@ -56,10 +60,26 @@ class QuarantineItemAdmin(admin.ModelAdmin):
 
 @admin.register(ReidentificationKey)
 class ReidentificationKeyAdmin(admin.ModelAdmin):
-    """Listed so admins know a key exists; the ciphertext is never shown here."""
+    """The way back from a case to its patient: decrypted only on its own page, for
+    admins, and every opening is written to the audit log."""
 
     list_display = ("case", "job", "created_at")
     exclude = ("ciphertext",)
+    readonly_fields = ("case", "job", "created_at", "mapping")
+
+    @admin.display(description="Original patient and UIDs")
+    def mapping(self, obj: ReidentificationKey) -> str:
+        from cases.ingest import reid_decrypt
+
+        return format_html("<pre>{}</pre>", json.dumps(reid_decrypt(obj.ciphertext), indent=2))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        key = self.get_object(request, object_id)
+        if key is not None and self.has_view_permission(request, key):
+            audit_record(
+                actor=request.user, action="reid.reveal", case=key.case, target=f"reid:{key.pk}"
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request: object) -> bool:
         return False

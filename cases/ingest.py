@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 
 from anonymizer.keys import Keys
@@ -122,14 +122,21 @@ def files_ingest(
             continue
         result = first_pass(path, out_dir, keys=keys, pseudonym=case.pseudonym)
         if result.status is Status.QUARANTINED:
-            quarantine_file(
-                path=path, reason="; ".join(result.reasons), stage=stage, case=case, job=job
-            )
+            try:
+                quarantine_file(
+                    path=path, reason="; ".join(result.reasons), stage=stage, case=case, job=job
+                )
+            except FileNotFoundError:  # a re-delivered batch running alongside took it
+                continue
             outcome.quarantined += 1
             outcome.reasons.extend(result.reasons)
             continue
-        with transaction.atomic():
-            _record_instance(case, result)
+        try:
+            with transaction.atomic():
+                _record_instance(case, result)
+        except IntegrityError:  # recorded at the same moment by a re-delivered batch
+            with transaction.atomic():
+                _record_instance(case, result)
         outcome.instances += 1
         outcome.needs_review += result.status is Status.NEEDS_REVIEW
         if result.reidentification:

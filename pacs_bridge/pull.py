@@ -178,8 +178,13 @@ def pull_run(job_id: int, *, dispatch: Dispatch) -> None:
             .select_related("pacs_node")
             .get(pk=job_id)
         )
+        if job.status == ImportJob.Status.PROCESSING:
+            # Re-delivered after the worker died between retrieving and handing over:
+            # hand over what is still waiting (batches skip files already done).
+            _dispatch_waiting(job_id, dispatch)
+            return
         if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RETRIEVING):
-            return  # already past retrieval: a re-delivered task does nothing twice
+            return  # finished: a re-delivered task does nothing twice
         job.status = ImportJob.Status.RETRIEVING
         job.message = ""
         job.save(update_fields=["status", "message", "updated_at"])
@@ -233,6 +238,12 @@ def pull_run(job_id: int, *, dispatch: Dispatch) -> None:
         message=message,
         request={"study": study, "series": series, "missing": missing},
     )
+    _dispatch_waiting(job_id, dispatch)
+
+
+def _dispatch_waiting(job_id: int, dispatch: Dispatch) -> None:
+    """Hand the job's received files to the first pass in batches (or close the job)."""
+    files = sorted(job_dir(job_id).glob("*.dcm"))
     relative = [str(p.relative_to(settings.INCOMING_ROOT)) for p in files]
     if not relative:
         job_close(job_id)

@@ -57,5 +57,6 @@ PRIVATE_STORAGE_ROOTS = (INCOMING_ROOT, QUARANTINE_ROOT)
 
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = TEST_REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
-CELERY_TASK_DEFAULT_QUEUE = "teachingfile-test"
+# A task of a killed worker comes back after this many seconds (Redis visibility timeout).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 5}
+CELERY_TASK_DEFAULT_QUEUE = env.str("TEACHINGFILE_TEST_QUEUE", default="teachingfile-test")

@@ -167,10 +167,10 @@ class DcmqrscpPeer:
     proc: subprocess.Popen[bytes]
 
     def load(self, source: Path) -> None:
-        """storescu every file under ``source`` into the archive (+sd: scan the folder)."""
+        """storescu every ``*.dcm`` under ``source`` into the archive (+sd: scan the folder)."""
         subprocess.run(
-            [STORESCU, "-aec", self.aet, "-aet", "LOADER", "+sd", "+r", "127.0.0.1",
-             str(self.port), str(source)],
+            [STORESCU, "-aec", self.aet, "-aet", "LOADER", "+sd", "+r", "+sp", "*.dcm",
+             "127.0.0.1", str(self.port), str(source)],
             check=True, env=peer_env(), capture_output=True,
         )  # fmt: skip
 
@@ -205,7 +205,7 @@ HostTable END
 VendorTable BEGIN
 VendorTable END
 AETable BEGIN
-{aet} {db} RW (2000, 1024mb) ANY
+{aet} {db} RW (200, 1024mb) ANY
 AETable END
 """
     )

@@ -35,9 +35,9 @@ from typing import Any, NamedTuple
 
 from pydicom import Dataset
 from pydicom._uid_dict import UID_dictionary
-from pydicom.charset import convert_encodings
+from pydicom.charset import TEXT_VR_DELIMS, convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR, tag_for_keyword
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 
 from anonymizer.keys import Keys
 from anonymizer.verify.tokens import token_hash, tokens
@@ -448,6 +448,9 @@ class _Collector:
                     continue
             elif tag not in IDENTIFYING_TAGS and vr not in _READ_VRS:
                 continue
+            if vr != "SQ" and tag not in IDENTIFYING_TAGS and isinstance(raw, RawDataElement):
+                self._raw(raw, tag, vr, private)  # no conversion of the element
+                continue
             elem = ds[tag]
             if elem.VR == "SQ":
                 for item in elem.value or ():
@@ -473,6 +476,38 @@ class _Collector:
             else:
                 for text in element_texts(elem):
                     self.public.update(tokens(text))
+
+    def _raw(self, raw: RawDataElement, tag: int, vr: str, private: bool) -> None:
+        """Texts and UIDs straight from the raw bytes (the common, cheap case)."""
+        value = raw.value or b""
+        if vr == "UI":
+            if tag not in CLASS_UID_TAGS and not private:
+                texts = value.decode("ascii", "replace").strip(" \0").split("\\")
+                self.uids.update(u for u in (t.strip(" \0") for t in texts) if is_instance_uid(u))
+            elif private:
+                self._private(tag, [value.decode("latin-1")])
+            return
+        if vr in TEXT_VRS:
+            texts = decode_bytes(value, self.encodings or ["iso8859"], TEXT_VR_DELIMS)
+            values = [t for t in texts.split("\\") if t.strip(" \0")]
+        elif private and len(value) <= _PRIVATE_BYTES_LIMIT:
+            values = [text for _, text in printable_runs(value, self.encodings)]
+        else:
+            return
+        if private:
+            self._private(tag, values)
+        else:
+            for text in values:
+                self.public.update(tokens(text))
+
+    def _private(self, tag: int, texts: list[str]) -> None:
+        if _is_private_creator(tag):
+            return
+        source = _private_source(tag)
+        for text in texts:
+            self.uids.update(u for u in uids_in_text(text) if is_instance_uid(u))
+            for token in tokens(text):
+                self.private.setdefault(token, source)
 
     def _private_texts(self, elem: DataElement) -> list[str]:
         if elem.VR in _PRIVATE_TEXT_VRS:

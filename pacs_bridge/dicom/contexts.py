@@ -53,12 +53,15 @@ from pynetdicom.sop_class import (
 
 MAX_REQUESTED_CONTEXTS = 128
 
-# The transfer syntaxes we accept and propose, most wanted first: the uncompressed ones
-# (implicit LE is the default every peer must support, PS3.5 10.1), then the compressed
-# ones our anonymizer can decode, lossless before lossy.
+# The transfer syntaxes we accept and propose, most wanted first (an acceptor picks the
+# first of its own list that the requestor proposes, PS3.8 9.3.3.2): explicit VR little
+# endian (keeps the VR of private attributes), implicit VR little endian (the default
+# every peer supports, PS3.5 10.1), then the compressed ones our anonymizer can decode,
+# the most common in archives first. With many SOP classes a C-GET proposes only the
+# first few of them per class.
 TRANSFER_SYNTAXES: tuple[UID, ...] = (
-    ImplicitVRLittleEndian,
     ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
     JPEGBaseline8Bit,
     JPEGLosslessSV1,
     JPEG2000Lossless,

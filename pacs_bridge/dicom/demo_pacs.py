@@ -28,7 +28,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
-from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, build_context, evt
+from pynetdicom import AE, build_context, evt
 from pynetdicom.events import Event
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import (
@@ -42,7 +42,12 @@ from pynetdicom.sop_class import (
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
-from pacs_bridge.dicom.contexts import MAX_REQUESTED_CONTEXTS, STORAGE_SOP_CLASSES
+from pacs_bridge.dicom.listener import MAX_PDU, tune_connection, tune_pynetdicom
+from pacs_bridge.dicom.contexts import (
+    MAX_REQUESTED_CONTEXTS,
+    STORAGE_SOP_CLASSES,
+    TRANSFER_SYNTAXES,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -384,6 +389,7 @@ def demo_handlers(
         (evt.EVT_C_FIND, handle_find, [archive]),
         (evt.EVT_C_MOVE, handle_move, [archive, destinations]),
         (evt.EVT_C_GET, handle_get, [archive]),
+        (evt.EVT_CONN_OPEN, tune_connection, []),
     ]
 
 
@@ -391,10 +397,12 @@ def build_demo_ae(ae_title: str = "DEMOPACS", *, require_called_aet: bool = Fals
     """C-ECHO, Study Root + Patient Root C-FIND/C-MOVE/C-GET SCP.
 
     For C-GET the storage SOP classes are supported with the SCP role offered to the
-    requestor (PS3.7 D.3.3.4), in any transfer syntax the requestor proposes.
+    requestor (PS3.7 D.3.3.4), in the transfer syntaxes our own SCU proposes (every
+    association copies the supported contexts: all of pynetdicom's syntaxes for all
+    storage classes would cost 35 ms per association).
     """
     ae = AE(ae_title=ae_title)
-    ae.maximum_pdu_size = 0
+    ae.maximum_pdu_size = MAX_PDU
     ae.require_called_aet = require_called_aet
     ae.add_supported_context(Verification)
     for model in (
@@ -407,7 +415,7 @@ def build_demo_ae(ae_title: str = "DEMOPACS", *, require_called_aet: bool = Fals
     ):
         ae.add_supported_context(model)
     for uid in STORAGE_SOP_CLASSES:
-        ae.add_supported_context(uid, ALL_TRANSFER_SYNTAXES, scp_role=True, scu_role=False)
+        ae.add_supported_context(uid, list(TRANSFER_SYNTAXES), scp_role=True, scu_role=False)
     return ae
 
 
@@ -422,6 +430,7 @@ def serve_demo_pacs(
     require_called_aet: bool = False,
 ) -> ThreadedAssociationServer | None:
     """Index ``folder`` and serve it; with ``block=False`` return the server."""
+    tune_pynetdicom()
     archive = DemoArchive(folder)
     ae = build_demo_ae(ae_title, require_called_aet=require_called_aet)
     return ae.start_server(

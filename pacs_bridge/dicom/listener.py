@@ -42,7 +42,7 @@ from pynetdicom import dul as dul_module
 from pynetdicom import sop_class as sop_class_module
 from pynetdicom.events import Event
 from pynetdicom.presentation import build_context
-from pynetdicom.sop_class import Verification
+from pynetdicom.sop_class import _STORAGE_CLASSES, Verification
 from pynetdicom.transport import AssociationSocket, ThreadedAssociationServer
 
 from pacs_bridge.dicom.contexts import TRANSFER_SYNTAXES, storage_contexts
@@ -58,17 +58,23 @@ CANNOT_UNDERSTAND = 0xC000
 
 OnStored = Callable[[Path], None]
 
+MAX_PDU = 1024 * 1024  # bytes; see build_listener_ae
+
 
 # -- the SCP ---------------------------------------------------------------------------
 def build_listener_ae(ae_title: str) -> AE:
     """A Storage SCP AE: every storage SOP class with our transfer syntaxes, plus C-ECHO.
 
     SOP classes pynetdicom does not know (private or newer ones) are accepted per
-    association by ``accept_unknown_storage`` (bound by ``store_handlers``). Maximum
-    PDU size 0 (no limit): the sender chooses, fewer fragments to reassemble.
+    association by ``accept_unknown_storage`` (bound by ``store_handlers``).
+
+    Maximum PDU size ``MAX_PDU`` (1 MiB), not 0 ("no limit"): a sender told "no limit"
+    may take it literally (pynetdicom does) and send a 500 MB object as one PDU, which
+    pynetdicom would then hold about three times in memory while decoding it. dcmtk
+    and Orthanc send at most 128 KB per PDU whatever we say, so the limit costs nothing.
     """
     ae = AE(ae_title=ae_title)
-    ae.maximum_pdu_size = 0
+    ae.maximum_pdu_size = MAX_PDU
     ae.supported_contexts = [*storage_contexts(), build_context(Verification)]
     ae.acse_timeout = 30
     ae.dimse_timeout = 60
@@ -86,8 +92,10 @@ _KNOWN_SOP_CLASSES = {
 def accept_unknown_storage(event: Event) -> None:
     """EVT_REQUESTED: accept private/unknown abstract syntaxes as storage SOP classes.
 
-    Like pynetdicom's ``UNRESTRICTED_STORAGE_SERVICE``, but for this AE only, and with
-    our transfer syntaxes instead of whatever the peer proposes first.
+    Like pynetdicom's ``UNRESTRICTED_STORAGE_SERVICE``, but for this AE only and with
+    our transfer syntaxes, instead of for every AE in the process and whatever syntax
+    the peer proposes first. The UID is also entered in pynetdicom's table of storage
+    classes, without which a C-STORE of it finds no service class to run.
     """
     assoc = event.assoc
     supported = list(assoc.acceptor.supported_contexts)
@@ -100,6 +108,7 @@ def accept_unknown_storage(event: Event) -> None:
         if uid.is_private or uid not in _KNOWN_SOP_CLASSES:
             extra.append(build_context(uid, list(TRANSFER_SYNTAXES)))
             known.add(uid)
+            _STORAGE_CLASSES.setdefault(f"TeachingfileAccepted_{uid}", uid)
     if extra:
         assoc.acceptor.supported_contexts = supported + extra
 
@@ -253,9 +262,8 @@ class TemporaryFilePool:
         return _PoolFile(name)
 
     def close(self) -> None:
-        """Stop the thread and remove the files still in the pool."""
+        """Stop the thread (it exits within 0.5 s) and remove the files in the pool."""
         self._stopped.set()
-        self._thread.join(timeout=2)
         while True:
             try:
                 name = self._ready.get_nowait()

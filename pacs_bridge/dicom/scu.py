@@ -46,7 +46,7 @@ from pacs_bridge.dicom.errors import (
     is_failure,
     status_text,
 )
-from pacs_bridge.dicom.listener import handle_store
+from pacs_bridge.dicom.listener import MAX_PDU, handle_store, tune_connection, tune_pynetdicom
 from pacs_bridge.dicom.spool import Spool
 
 PENDING = (0xFF00, 0xFF01)
@@ -177,12 +177,13 @@ _REJECT_REASONS = {
 
 
 def _ae(node: Node) -> AE:
+    tune_pynetdicom()
     ae = AE(ae_title=node.calling_ae_title)
     ae.acse_timeout = node.timeout
     ae.dimse_timeout = node.timeout
     ae.network_timeout = node.timeout
     ae.connection_timeout = node.timeout
-    ae.maximum_pdu_size = 0
+    ae.maximum_pdu_size = MAX_PDU  # what C-GET sends us: see listener.build_listener_ae
     return ae
 
 
@@ -246,16 +247,25 @@ def _association(
 ) -> Iterator[Association]:
     """An established association, released on exit (aborted on an exception)."""
     opened: list[bool] = []
-    handlers = [(evt.EVT_CONN_OPEN, lambda event: opened.append(True)), *(evt_handlers or [])]
+    handlers = [
+        (evt.EVT_CONN_OPEN, lambda event: opened.append(True)),
+        (evt.EVT_CONN_OPEN, tune_connection),
+        *(evt_handlers or []),
+    ]
     start = time.monotonic()
-    assoc = _ae(node).associate(
-        node.host,
-        node.port,
-        contexts=contexts,
-        ae_title=node.ae_title,
-        ext_neg=ext_neg,
-        evt_handlers=handlers,
-    )
+    try:
+        assoc = _ae(node).associate(
+            node.host,
+            node.port,
+            contexts=contexts,
+            ae_title=node.ae_title,
+            ext_neg=ext_neg,
+            evt_handlers=handlers,
+        )
+    except OSError:  # pynetdicom resolves the host name itself: gaierror
+        raise PacsUnreachable(
+            f"The PACS at {node.address} did not answer ({_unreachable_reason(node)})."
+        ) from None
     if not assoc.is_established:
         raise _association_error(node, assoc, bool(opened), time.monotonic() - start)
     try:

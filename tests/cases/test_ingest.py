@@ -77,3 +77,23 @@ def test_the_reidentification_key_is_stored_encrypted(author, raw):
     assert mapping["patients"][0]["PatientID"] == PLANTED["PatientID"]
     instance = Instance.objects.get(series__case=case)
     assert instance.sop_instance_uid in mapping["uid_map"].values()
+
+
+def test_only_an_admin_can_open_the_key_and_each_opening_is_audited(
+    author, admin_user, raw, client
+):
+    from django.urls import reverse
+
+    from cases.models import AuditEvent
+
+    case = case_create(author=author)
+    files_ingest(case=case, paths=[raw("a.dcm", dirty_ct(1))])
+    key = ReidentificationKey.objects.get(case=case)
+    url = reverse("admin:cases_reidentificationkey_change", args=[key.pk])
+    client.force_login(author)
+    assert client.get(url).status_code == 302  # not staff: sent to the admin login
+    client.force_login(admin_user)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert PLANTED["PatientID"] in response.content.decode()
+    assert AuditEvent.objects.filter(action="reid.reveal", actor=admin_user, case=case).exists()

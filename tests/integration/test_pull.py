@@ -6,96 +6,28 @@ pass run in a real Celery worker process against the test PostgreSQL.
 
 from __future__ import annotations
 
-import socket
-import time
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 
 from cases.models import ImportJob, Instance, QuarantineItem
 from pacs_bridge import services
-from pacs_bridge.dicom import scu
-from pacs_bridge.dicom.demo_pacs import serve_demo_pacs
 from pacs_bridge.dicom.listener import serve
-from pacs_bridge.dicom.sample_data import build_demo_studies
 from pacs_bridge.models import PacsNode
-from pacs_bridge.pull import job_dir, node_for, spool
+from pacs_bridge.pull import job_dir, spool
+from tests.integration.conftest import free_port, series_of, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo-pacs")
-    build_demo_studies(folder, ct_slices=12, mr_slices=4, cine_frames=6, size=128)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def demo_pacs(demo_folder):
-    port = _free_port()
-    server = serve_demo_pacs(
-        demo_folder,
-        ae_title="DEMOPACS",
-        host="127.0.0.1",
-        port=port,
-        destinations={settings.DICOM_AE_TITLE: ("127.0.0.1", settings.DICOM_LISTEN_PORT)},
-        block=False,
-    )
-    yield port
-    server.shutdown()
-
-
-@pytest.fixture
-def listener():
-    server = serve(
-        settings.DICOM_AE_TITLE, "127.0.0.1", settings.DICOM_LISTEN_PORT, spool(), block=False
-    )
-    yield server
-    server.shutdown()
-
-
-@pytest.fixture
-def node(demo_pacs) -> PacsNode:
-    return PacsNode.objects.create(
-        name="Demo", ae_title="DEMOPACS", host="127.0.0.1", port=demo_pacs
-    )
-
-
-def _series(node: PacsNode, modality: str) -> tuple[str, scu.SeriesMatch]:
-    for study in scu.find_studies(node_for(node), scu.StudyQuery(patient_id="DEMO-*")):
-        for series in scu.find_series(node_for(node), study.study_instance_uid):
-            if series.modality == modality:
-                return study.study_instance_uid, series
-    raise AssertionError(f"no {modality} series in the demo PACS")
-
-
-def _wait(job: ImportJob, timeout: float = 90) -> ImportJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in (ImportJob.Status.DONE, ImportJob.Status.INCOMPLETE, ImportJob.Status.FAILED):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"import {job.pk} still {job.status} after {timeout} s: {job.message}")
 
 
 def test_a_pulled_series_becomes_de_identified_instances_and_no_raw_file_is_left(
     celery_worker, listener, node, author
 ):
-    study, ct = _series(node, "CT")
+    study, ct = series_of(node, "CT")
     job = services.import_start(
         author=author, node=node, study_instance_uid=study,
         series_instance_uids=[ct.series_instance_uid],
     )  # fmt: skip
-    job = _wait(job)
+    job = wait_for(job)
     assert job.status == ImportJob.Status.DONE, job.message
     assert job.expected == job.received == job.processed == ct.number_of_instances
     assert job.request == {}  # original UIDs are not kept once the job is done
@@ -110,12 +42,12 @@ def test_a_pulled_series_becomes_de_identified_instances_and_no_raw_file_is_left
 
 
 def test_pulling_the_same_series_again_adds_no_duplicate(celery_worker, listener, node, author):
-    study, mr = _series(node, "MR")
-    first = _wait(services.import_start(
+    study, mr = series_of(node, "MR")
+    first = wait_for(services.import_start(
         author=author, node=node, study_instance_uid=study,
         series_instance_uids=[mr.series_instance_uid],
     ))  # fmt: skip
-    again = _wait(services.import_start(
+    again = wait_for(services.import_start(
         author=author, node=node, study_instance_uid=study,
         series_instance_uids=[mr.series_instance_uid], case=first.case,
     ))  # fmt: skip
@@ -126,8 +58,8 @@ def test_pulling_the_same_series_again_adds_no_duplicate(celery_worker, listener
 def test_the_ultrasound_with_a_burned_in_header_is_flagged_with_boxes(
     celery_worker, listener, node, author
 ):
-    study, us = _series(node, "US")
-    job = _wait(services.import_start(
+    study, _ = series_of(node, "US")
+    job = wait_for(services.import_start(
         author=author, node=node, study_instance_uid=study, series_instance_uids=[],
     ))  # fmt: skip
     assert job.status == ImportJob.Status.DONE, job.message
@@ -140,8 +72,8 @@ def test_the_ultrasound_with_a_burned_in_header_is_flagged_with_boxes(
 def test_c_get_pulls_the_series_without_our_listener(celery_worker, node, author):
     node.retrieve_method = PacsNode.RetrieveMethod.C_GET
     node.save()
-    study, mr = _series(node, "MR")
-    job = _wait(services.import_start(
+    study, mr = series_of(node, "MR")
+    job = wait_for(services.import_start(
         author=author, node=node, study_instance_uid=study,
         series_instance_uids=[mr.series_instance_uid],
     ))  # fmt: skip
@@ -152,8 +84,8 @@ def test_c_get_pulls_the_series_without_our_listener(celery_worker, node, author
 def test_a_pull_without_our_listener_fails_with_a_clear_message_and_can_be_retried(
     celery_worker, node, author
 ):
-    study, mr = _series(node, "MR")
-    job = _wait(services.import_start(
+    study, mr = series_of(node, "MR")
+    job = wait_for(services.import_start(
         author=author, node=node, study_instance_uid=study,
         series_instance_uids=[mr.series_instance_uid],
     ))  # fmt: skip
@@ -164,15 +96,17 @@ def test_a_pull_without_our_listener_fails_with_a_clear_message_and_can_be_retri
         settings.DICOM_AE_TITLE, "127.0.0.1", settings.DICOM_LISTEN_PORT, spool(), block=False
     )
     try:
-        retried = _wait(services.import_retry(job=job, by=author))
+        retried = wait_for(services.import_retry(job=job, by=author))
     finally:
         server.shutdown()
     assert retried.status == ImportJob.Status.DONE
 
 
 def test_an_unknown_pacs_is_reported_in_plain_words(celery_worker, listener, author):
-    nowhere = PacsNode.objects.create(name="Gone", ae_title="GONE", host="127.0.0.1", port=_free_port())
-    job = _wait(services.import_start(
+    nowhere = PacsNode.objects.create(
+        name="Gone", ae_title="GONE", host="127.0.0.1", port=free_port()
+    )
+    job = wait_for(services.import_start(
         author=author, node=nowhere, study_instance_uid="1.2.3", series_instance_uids=["1.2.3.4"],
     ))  # fmt: skip
     assert job.status == ImportJob.Status.FAILED

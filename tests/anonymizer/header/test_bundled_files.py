@@ -16,7 +16,6 @@ from . import PSEUDONYM, context
 
 # Read straight from pydicom's package folder: no download, no external data source.
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
-FILES = sorted(TEST_FILES.rglob("*.dcm"))
 
 
 def _read(path: Path) -> pydicom.FileDataset | None:
@@ -29,13 +28,22 @@ def _read(path: Path) -> pydicom.FileDataset | None:
     return ds
 
 
+def _sop_instances() -> list[Path]:
+    """The bundled files that are SOP instances (some are deliberately broken or bare)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [p for p in sorted(TEST_FILES.rglob("*.dcm")) if _read(p) is not None]
+
+
+FILES = _sop_instances()
+
+
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_bundled_file_is_deidentified_and_readable(path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = _read(path)
-        if ds is None:
-            pytest.skip("not a readable SOP instance")
+        assert ds is not None
         name = str(ds.get("PatientName", "") or "")
         deidentify_header(ds, context())
         rebuild_file_meta(ds)

@@ -8,6 +8,8 @@ Integration tests share one Orthanc and one dcmqrscp per session (``tests/peers.
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +23,38 @@ from pacs_bridge.dicom.demo_pacs import DemoArchive, build_demo_ae, demo_handler
 from pacs_bridge.dicom.sample_data import build_demo_studies
 from pacs_bridge.dicom.scu import Node
 from pacs_bridge.dicom.spool import Spool
-from tests.peers import free_port
+from tests.conftest import require
+from tests.peers import (
+    DcmqrscpPeer,
+    OrthancPeer,
+    dcmtk_available,
+    free_port,
+    orthanc_available,
+    run_dcmqrscp,
+    run_orthanc,
+)
 
 HOST = "127.0.0.1"
 LISTENER_AET = "TEACHFILE"
 PACS_AET = "DEMOPACS"
 
 
+def stop_server(server: ThreadedAssociationServer) -> None:
+    """``server.shutdown()`` without waiting up to 0.5 s for socketserver's next poll:
+    a connection wakes its loop, which then sees the shutdown request."""
+    stopper = threading.Thread(target=server.shutdown)
+    stopper.start()
+    while stopper.is_alive():
+        try:
+            socket.create_connection(server.server_address[:2], timeout=0.2).close()
+        except OSError:
+            pass
+        stopper.join(0.05)
+
+
 @pytest.fixture(scope="session")
 def archive_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo archive: CT 6 slices, MR 2 x 3, US single + 3-frame cine (15 files)."""
+    """A small demo archive: CT 6 slices, MR 2 x 3, US single + 3-frame cine (14 files)."""
     folder = tmp_path_factory.mktemp("archive")
     build_demo_studies(folder, ct_slices=6, mr_slices=3, cine_frames=3)
     return folder
@@ -62,7 +86,7 @@ def our_listener(spool: Spool) -> Iterator[RunningListener]:
     server = listener.serve(LISTENER_AET, HOST, port, spool, block=False, on_stored=stored.append)
     assert server is not None
     yield RunningListener(LISTENER_AET, port, spool, server, stored)
-    server.shutdown()
+    stop_server(server)
 
 
 @dataclass
@@ -109,7 +133,7 @@ def start_pacs(archive_folder: Path) -> Iterator[PacsFactory]:
 
     yield start
     for server in servers:
-        server.shutdown()
+        stop_server(server)
 
 
 @pytest.fixture
@@ -124,3 +148,45 @@ def archive_copy(archive_folder: Path, tmp_path: Path) -> Path:
     target = tmp_path / "archive-copy"
     shutil.copytree(archive_folder, target)
     return target
+
+
+# -- real peers (integration) -----------------------------------------------------------
+@pytest.fixture(scope="session")
+def session_listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningListener]:
+    """Our listener for the whole session: real peers are told its port once."""
+    spool = Spool(tmp_path_factory.mktemp("session-spool"))
+    port = free_port()
+    stored: list[Path] = []
+    server = listener.serve(LISTENER_AET, HOST, port, spool, block=False, on_stored=stored.append)
+    assert server is not None
+    yield RunningListener(LISTENER_AET, port, spool, server, stored)
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def orthanc(
+    tmp_path_factory: pytest.TempPathFactory,
+    archive_folder: Path,
+    session_listener: RunningListener,
+) -> Iterator[OrthancPeer]:
+    """A real Orthanc holding the demo archive, knowing our listener as ``teachfile``."""
+    require(orthanc_available(), "Orthanc (/usr/sbin/Orthanc)")
+    files = sorted(p for p in archive_folder.rglob("*.dcm"))
+    with run_orthanc(tmp_path_factory.mktemp("orthanc")) as peer:
+        assert peer.upload(files) == len(files)
+        peer.register_modality("teachfile", LISTENER_AET, HOST, session_listener.port)
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def dcmqrscp(
+    tmp_path_factory: pytest.TempPathFactory,
+    archive_folder: Path,
+    session_listener: RunningListener,
+) -> Iterator[DcmqrscpPeer]:
+    """dcmtk's dcmqrscp holding the demo archive, with our listener in its HostTable."""
+    require(dcmtk_available(), "dcmtk (dcmqrscp, storescu)")
+    hosts = {"teachfile": (LISTENER_AET, HOST, session_listener.port)}
+    with run_dcmqrscp(tmp_path_factory.mktemp("dcmqrscp"), hosts=hosts) as peer:
+        peer.load(archive_folder)
+        yield peer
