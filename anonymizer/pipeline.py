@@ -158,7 +158,7 @@ class SecondPassResult:
 def read_dicom(source: Path | bytes) -> FileDataset:
     """Read a DICOM file, or raise ``UnreadableError`` with a reason a person understands."""
     data = source if isinstance(source, bytes) else None
-    if data is None and os.path.getsize(source) == 0:  # type: ignore[arg-type]
+    if data is None and os.path.getsize(source) == 0:
         raise UnreadableError("the file is empty (0 bytes)")
     try:
         fp: Any = io.BytesIO(data) if data is not None else source

@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if (
         not shutil.which("storescp")
-        or not shutil.which("Orthanc")
-        and not Path("/usr/sbin/Orthanc").exists()
+        or (not shutil.which("Orthanc")
+        and not Path("/usr/sbin/Orthanc").exists())
     ):
         raise SystemExit("needs Orthanc and dcmtk (storescu, storescp, movescu)")
 

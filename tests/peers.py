@@ -211,7 +211,7 @@ AETable END
     )
     log = (folder / "dcmqrscp.log").open("wb")
     proc = subprocess.Popen(
-        [DCMQRSCP, "-c", str(folder / "dcmqrscp.cfg"), "--single-process"],
+        [DCMQRSCP, "-c", str(folder / "dcmqrscp.cfg")],  # forks per association
         stdout=log, stderr=subprocess.STDOUT, env=peer_env(), cwd=folder,
     )  # fmt: skip
     try:

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from pydicom import Dataset
 from pydicom._uid_dict import UID_dictionary
-from pydicom.charset import TEXT_VR_DELIMS, convert_encodings, decode_bytes
+from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 
@@ -347,9 +347,10 @@ class Fingerprint:
         """
         regions = list(self.text_regions)
         for frame, x, y, width, height, text in words:
-            sources = {self.tokens.get(token_hash(keys, t)) for t in tokens(text)} - {None}
+            hashes = (token_hash(keys, t) for t in tokens(text))
+            sources = sorted(self.tokens[h] for h in hashes if h in self.tokens)
             if sources:
-                regions.append(TextRegion(frame, x, y, width, height, min(sources)))  # type: ignore[type-var]
+                regions.append(TextRegion(frame, x, y, width, height, sources[0]))
         return dataclasses.replace(self, text_regions=tuple(regions), ocr_done=True)
 
     def __len__(self) -> int:
@@ -390,6 +391,10 @@ def quiet_pydicom() -> Iterator[None]:
 # Public elements outside IDENTIFYING_TAGS are read only for these VRs: sequences (to
 # recurse), UIDs, and text (whose words excuse private words that repeat them).
 _READ_VRS = frozenset({"SQ", "UI", "AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"})
+
+
+# Bytes that end an ISO 2022 escape's scope in text values (PS3.5 6.1.2.5.3): as pydicom.
+_TEXT_DELIMITERS = {0x09, 0x0A, 0x0C, 0x0D, 0x5C, 0x5E, 0x3D}
 
 
 def _dictionary_vr(tag: int) -> str:
@@ -488,8 +493,8 @@ class _Collector:
                 self._private(tag, [value.decode("latin-1")])
             return
         if vr in TEXT_VRS:
-            texts = decode_bytes(value, self.encodings or ["iso8859"], TEXT_VR_DELIMS)
-            values = [t for t in texts.split("\\") if t.strip(" \0")]
+            decoded = decode_bytes(value, self.encodings or ["iso8859"], _TEXT_DELIMITERS)
+            values = [t for t in decoded.split("\\") if t.strip(" \0")]
         elif private and len(value) <= _PRIVATE_BYTES_LIMIT:
             values = [text for _, text in printable_runs(value, self.encodings)]
         else:

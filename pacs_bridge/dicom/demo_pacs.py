@@ -42,12 +42,12 @@ from pynetdicom.sop_class import (
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
-from pacs_bridge.dicom.listener import MAX_PDU, tune_connection, tune_pynetdicom
 from pacs_bridge.dicom.contexts import (
     MAX_REQUESTED_CONTEXTS,
     STORAGE_SOP_CLASSES,
     TRANSFER_SYNTAXES,
 )
+from pacs_bridge.dicom.listener import MAX_PDU, tune_connection, tune_pynetdicom
 
 logger = logging.getLogger(__name__)
 

@@ -66,13 +66,21 @@ def test_patient_level_find_counts_the_patients_studies(archive_folder: Path) ->
     identifier.NumberOfPatientRelatedInstances = None
     [patient] = archive.find(identifier)
     assert patient.PatientName == "DEMO^BRAIN MR"
-    assert (patient.NumberOfPatientRelatedStudies, patient.NumberOfPatientRelatedInstances) == (1, 6)
+    assert (patient.NumberOfPatientRelatedStudies, patient.NumberOfPatientRelatedInstances) == (
+        1,
+        6,
+    )
 
 
 def test_serve_demo_pacs_serves_a_folder(archive_folder: Path) -> None:
     port = free_port()
     server = serve_demo_pacs(
-        archive_folder, ae_title="DEMOPACS", host="127.0.0.1", port=port, destinations={}, block=False
+        archive_folder,
+        ae_title="DEMOPACS",
+        host="127.0.0.1",
+        port=port,
+        destinations={},
+        block=False,
     )
     assert server is not None
     try:
@@ -125,7 +133,9 @@ def test_the_ultrasound_header_is_burned_into_every_frame(
     full_demo_set: tuple[list[Path], float],
 ) -> None:
     paths, _ = full_demo_set
-    cine = next(p for p in paths if pydicom.dcmread(p, stop_before_pixels=True).get("NumberOfFrames"))
+    cine = next(
+        p for p in paths if pydicom.dcmread(p, stop_before_pixels=True).get("NumberOfFrames")
+    )
     frames = pydicom.dcmread(cine).pixel_array
     assert frames.shape == (30, 480, 640, 3)
     band = frames[:, :40, :, 0]

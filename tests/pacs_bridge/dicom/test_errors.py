@@ -128,7 +128,9 @@ def test_an_unknown_move_destination_says_what_to_ask_the_admin(
     )
 
 
-def _abort_after(files: int) -> Callable[[Callable[..., Iterator[Any]]], Callable[..., Iterator[Any]]]:
+def _abort_after(
+    files: int,
+) -> Callable[[Callable[..., Iterator[Any]]], Callable[..., Iterator[Any]]]:
     def wrap(handler: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
         def aborting(event: Any, *args: Any) -> Iterator[Any]:
             sent = 0

@@ -107,7 +107,9 @@ def test_find_instances_lists_sop_instance_uids_by_instance_number(pacs: Running
     assert uids == [demo_uid(f"ct/series/2/instance/{i}") for i in range(1, 7)]
 
 
-def _assert_spooled(listener: RunningListener, series_uid: str, count: int) -> list[pydicom.Dataset]:
+def _assert_spooled(
+    listener: RunningListener, series_uid: str, count: int
+) -> list[pydicom.Dataset]:
     files = listener.spool.files_for_series(series_uid)
     assert len(files) == count
     datasets = []
@@ -175,7 +177,9 @@ def test_move_of_single_instances_at_image_level(
     )
     assert result.completed == 2
     files = our_listener.spool.files_for_series(CT_SERIES)
-    assert sorted(p.stem for p in files) == sorted(our_listener.spool.instance_key(u) for u in wanted)
+    assert sorted(p.stem for p in files) == sorted(
+        our_listener.spool.instance_key(u) for u in wanted
+    )
 
 
 def test_moving_the_same_series_twice_keeps_one_file_per_instance(

@@ -127,7 +127,10 @@ def test_a_header_longer_than_the_scan_window_falls_back_to_pydicom() -> None:
 def test_garbage_has_no_series_uid() -> None:
     for raw in (b"", b"\x00" * 7, b"\xff" * 300, os.urandom(2000)):
         assert series_uid_from_buffer(memoryview(raw), ExplicitVRLittleEndian) is None
-    assert read_series_instance_uid(io.BytesIO(b"\x78\x9c garbage"), DeflatedExplicitVRLittleEndian) is None
+    assert (
+        read_series_instance_uid(io.BytesIO(b"\x78\x9c garbage"), DeflatedExplicitVRLittleEndian)
+        is None
+    )
 
 
 def test_the_file_meta_we_write_is_what_pydicom_reads() -> None:
