@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export TCP_NODELAY := 1
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup run test test-fast lint format frontend system-deps services bench clean
+.PHONY: setup run test test-fast lint format frontend system-deps system-deps-run services bench clean
 
 setup: $(VENV)/.installed frontend
 
@@ -28,7 +28,7 @@ frontend/dist/.vite/manifest.json: frontend/node_modules/.installed $(shell find
 
 frontend: frontend/dist/.vite/manifest.json
 
-run: setup
+run: system-deps-run setup
 	@TEACHINGFILE_DEV=1 $(PY) manage.py migrate --noinput -v0
 	@echo "Demo accounts (user / password):"
 	@TEACHINGFILE_DEV=1 $(PY) manage.py ensure_demo_accounts
@@ -37,6 +37,11 @@ run: setup
 
 system-deps:
 	@scripts/system-deps.sh
+
+# The run command needs only Python 3.11 with venv and Node.js 20: check, install nothing.
+system-deps-run:
+	@python3 -m venv --help >/dev/null 2>&1 || { echo "python3 with venv is needed (apt-get install python3-venv)" >&2; exit 1; }
+	@node --version >/dev/null 2>&1 || { echo "Node.js 20.19+ with npm is needed to build the frontend" >&2; exit 1; }
 
 services: $(VENV)/.installed
 	@$(PY) scripts/ensure_services.py
@@ -50,9 +55,9 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup system-deps services lint
+test: system-deps setup services lint
 	cd frontend && npx vitest run
-	$(VENV)/bin/pytest
+	set -a; [ ! -f var/test-services.env ] || . var/test-services.env; set +a; $(VENV)/bin/pytest
 
 # Unit tests only: no PACS, no worker, no browser.
 test-fast: setup

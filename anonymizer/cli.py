@@ -7,6 +7,7 @@ python -m anonymizer describe [--pass first|second] [--json]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -225,6 +226,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         with worker_pool(args.jobs, keys, state) as pool:
             entries = list(pool.map(_process, paths, chunksize=8))
+    with contextlib.suppress(OSError):  # the second pass's staging folder, if left empty
+        (args.output_dir / ".staging").rmdir()
     profile = FIRST_PASS if args.which == "first" else SECOND_PASS
     return {
         "pass": args.which,

@@ -33,7 +33,13 @@ from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEnd
 from anonymizer.header.engine import HeaderContext, deidentify_header
 from anonymizer.header.filemeta import rebuild_file_meta
 from anonymizer.keys import Keys
-from anonymizer.pixels import Edits, apply_edits, burned_in_text_reasons, propose_regions
+from anonymizer.pixels import (
+    Edits,
+    EditsDoNotFit,
+    apply_edits,
+    burned_in_text_reasons,
+    propose_regions,
+)
 from anonymizer.pixels.ocr import tesseract_available
 from anonymizer.profile import FIRST_PASS, SECOND_PASS, Profile
 from anonymizer.profile.allowlist import SECOND_PASS_ALLOWLIST
@@ -158,8 +164,12 @@ class SecondPassResult:
 def read_dicom(source: Path | bytes) -> FileDataset:
     """Read a DICOM file, or raise ``UnreadableError`` with a reason a person understands."""
     data = source if isinstance(source, bytes) else None
-    if data is None and os.path.getsize(source) == 0:
-        raise UnreadableError("the file is empty (0 bytes)")
+    if data is None:
+        try:
+            if os.path.getsize(source) == 0:
+                raise UnreadableError("the file is empty (0 bytes)")
+        except OSError:
+            raise UnreadableError("the file could not be opened") from None
     try:
         fp: Any = io.BytesIO(data) if data is not None else source
         ds = pydicom.dcmread(fp)
@@ -199,6 +209,11 @@ def _check_pixel_length(ds: FileDataset) -> None:
         )
 
 
+def _failure(exc: Exception) -> str:
+    # Exception texts may quote header values (int('ZEBRAFISH^Q')...): name the type only.
+    return f"could not be de-identified ({type(exc).__name__} while processing the file)"
+
+
 def _output_transfer_syntax(ds: FileDataset) -> UID:
     ts = UID(ds.file_meta.get("TransferSyntaxUID", ExplicitVRLittleEndian))
     if ts.is_compressed and ts != DeflatedExplicitVRLittleEndian:
@@ -219,9 +234,9 @@ def _save_part(ds: FileDataset, out_dir: Path) -> Path:
     return part
 
 
-def _publish_part(part: Path, info: InstanceInfo) -> Path:
-    """Give a finished temporary file its final name, atomically."""
-    final = part.with_name(f"{info.sop_instance_uid}.dcm")
+def _publish_part(part: Path, info: InstanceInfo, out_dir: Path | None = None) -> Path:
+    """Give a finished temporary file its final name (in ``out_dir``), atomically."""
+    final = (out_dir or part.parent) / f"{info.sop_instance_uid}.dcm"
     os.replace(part, final)
     return final
 
@@ -272,7 +287,7 @@ def first_pass(
         part = _save_part(ds, out_dir)
     except Exception as exc:  # anything unexpected: the file is not proven clean
         result.fingerprint = None
-        result.reasons.append(f"could not be de-identified ({type(exc).__name__}: {exc})")
+        result.reasons.append(_failure(exc))
         return result
 
     info = InstanceInfo.of(ds)
@@ -302,8 +317,14 @@ def second_pass(
     flagged: bool = False,
     profile: Profile = SECOND_PASS,
     allowlist: frozenset[int] = SECOND_PASS_ALLOWLIST,
+    staging_dir: Path | None = None,
 ) -> SecondPassResult:
-    """Burn the edits into the pixels, strip to the allowlist, verify, then write."""
+    """Burn the edits into the pixels, strip to the allowlist, verify, then write.
+
+    The file is written and verified in ``staging_dir`` (default ``out_dir/.staging``;
+    it must be on the same file system) and only a file that passed is renamed into
+    ``out_dir``: nothing unverified ever sits among the published files.
+    """
     edits = edits or Edits()
     result = SecondPassResult(input=str(source), status=Status.QUARANTINED)
     try:
@@ -322,12 +343,12 @@ def second_pass(
             # Written as verified: the file with "NO" exists only if it passes below.
             ds.BurnedInAnnotation = "NO"
         info = InstanceInfo.of(ds)
-        part = _save_part(ds, out_dir)
-    except ValueError as exc:  # edits that do not fit the image
+        part = _save_part(ds, staging_dir or out_dir / ".staging")
+    except EditsDoNotFit as exc:  # our own words: rectangles and sizes only
         result.reasons.append(str(exc))
         return result
     except Exception as exc:
-        result.reasons.append(f"could not be de-identified ({type(exc).__name__}: {exc})")
+        result.reasons.append(_failure(exc))
         return result
     del ds  # the verifier reads the file as written, not our copy in memory
 
@@ -345,6 +366,7 @@ def second_pass(
         part.unlink(missing_ok=True)
         result.reasons.extend(verdict.reasons())
         return result
-    result.output = _publish_part(part, info)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.output = _publish_part(part, info, out_dir)
     result.status = Status.PUBLISHED
     return result

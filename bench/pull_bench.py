@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,7 @@ from pathlib import Path
 from pacs_bridge.dicom import scu
 from pacs_bridge.dicom.sample_data import build_ct_series, demo_uid
 from pacs_bridge.dicom.spool import Spool
-from tests.peers import free_port, peer_env, run_orthanc, wait_for_port
+from tests.peers import OrthancPeer, free_port, peer_env, run_orthanc, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,8 +45,8 @@ def _wait_files(folder: Path, n: int, timeout: float = 30) -> None:
         time.sleep(0.01)
 
 
-def ours(orthanc_node: scu.Node, orthanc, study: str, series: str, n: int, work: Path,
-         chunked: bool, profile: bool) -> float:  # fmt: skip
+def ours(orthanc_node: scu.Node, orthanc: OrthancPeer, study: str, series: str, n: int,
+         work: Path, chunked: bool, profile: bool) -> float:  # fmt: skip
     spool_dir = work / f"spool-{uuid.uuid4().hex[:6]}"
     port = free_port()
     cmd = [sys.executable]
@@ -76,7 +77,7 @@ def ours(orthanc_node: scu.Node, orthanc, study: str, series: str, n: int, work:
             proc.kill()
 
 
-def dcmtk(orthanc, study: str, series: str, n: int, work: Path) -> float:
+def dcmtk(orthanc: OrthancPeer, study: str, series: str, n: int, work: Path) -> float:
     out = work / f"storescp-{uuid.uuid4().hex[:6]}"
     out.mkdir()
     port = free_port()
@@ -104,6 +105,21 @@ def dcmtk(orthanc, study: str, series: str, n: int, work: Path) -> float:
         proc.wait()
 
 
+def report(times: dict[str, list[float]], n: int, mode: str) -> None:
+    best = {k: min(v) for k, v in times.items()}
+    median = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\nC-MOVE of {n} CT slices 512x512 from Orthanc, {len(times['ours'])} runs each:")
+    for key, label in (("ours", f"ours (our listener, {mode})"), ("dcmtk", "dcmtk (storescp)")):
+        print(
+            f"  {label:32s} best {best[key]:.2f} s = {n / best[key]:.0f} files/s,"
+            f" median {median[key]:.2f} s = {n / median[key]:.0f} files/s"
+        )
+    print(
+        f"  ratio ours/dcmtk: {best['ours'] / best['dcmtk']:.2f}x (best),"
+        f" {median['ours'] / median['dcmtk']:.2f}x (median)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=500)
@@ -112,10 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
-    if (
-        not shutil.which("storescp")
-        or (not shutil.which("Orthanc")
-        and not Path("/usr/sbin/Orthanc").exists())
+    if not shutil.which("storescp") or (
+        not shutil.which("Orthanc") and not Path("/usr/sbin/Orthanc").exists()
     ):
         raise SystemExit("needs Orthanc and dcmtk (storescu, storescp, movescu)")
 
@@ -149,16 +163,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(
                     f"run {i + 1}: ours {times['ours'][-1]:.2f} s, dcmtk {times['dcmtk'][-1]:.2f} s"
                 )
-        best = {k: min(v) for k, v in times.items()}
-        mode = "chunked" if not args.no_chunked else "in memory"
-        print(f"\nC-MOVE of {args.n} CT slices from Orthanc (best of {args.repeat}):")
-        print(
-            f"  ours  (pynetdicom listener, {mode}): {best['ours']:.2f} s  {args.n / best['ours']:.0f} files/s"
-        )
-        print(
-            f"  dcmtk (movescu -> storescp):         {best['dcmtk']:.2f} s  {args.n / best['dcmtk']:.0f} files/s"
-        )
-        print(f"  ratio ours/dcmtk: {best['ours'] / best['dcmtk']:.2f}x")
+        report(times, args.n, "chunked" if not args.no_chunked else "in memory")
         if args.profile:
             import pstats
 

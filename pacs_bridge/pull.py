@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 25
 PROGRESS_EVERY_SECONDS = 0.5
+SPOOL_MAX_AGE_SECONDS = 24 * 3600
 
 Dispatch = Callable[[int, list[str]], None]
 
@@ -80,7 +81,18 @@ def _update(job_id: int, **fields: object) -> None:
 
 
 def job_fail(job_id: int, message: str) -> None:
-    _update(job_id, status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now())
+    """Mark a job failed (a finished job stays as it is) and delete its raw files:
+    a retry pulls them again, and nothing with PHI is left waiting for nobody."""
+    ImportJob.objects.filter(pk=job_id).exclude(
+        status__in=(ImportJob.Status.DONE, ImportJob.Status.INCOMPLETE)
+    ).update(
+        status=ImportJob.Status.FAILED,
+        message=message,
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    for path in job_dir(job_id).glob("*"):
+        path.unlink(missing_ok=True)
 
 
 class _ProgressWriter:
@@ -191,6 +203,7 @@ def pull_run(job_id: int, *, dispatch: Dispatch) -> None:
     if job.pacs_node is None:
         job_fail(job_id, "The PACS node of this import no longer exists.")
         return
+    spool().discard_older_than(SPOOL_MAX_AGE_SECONDS)  # unsolicited or unclaimed files
     node = node_for(job.pacs_node)
     request = job.request
     study, series = request["study"], list(request.get("series", []))

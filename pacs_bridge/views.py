@@ -1,5 +1,7 @@
 """Author-facing PACS pages: search, choose series, follow the import."""
 
+import secrets
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,11 +17,16 @@ from pacs_bridge.models import PacsNode
 from pacs_bridge.pull import node_for
 
 
+_SESSION_KEY = "pacs_studies"
+
+
 @permission_required("cases.author_case")
 def search(request: HttpRequest) -> HttpResponse:
-    form = StudySearchForm(request.GET or None)
+    """Search by POST, so that names and IDs stay out of URLs, history and access logs;
+    each match is opened through an opaque token kept in the session."""
+    form = StudySearchForm(request.POST or None)
     studies, error = None, ""
-    if form.is_valid():
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         query = scu.StudyQuery(
             patient_id=data["patient_id"],
@@ -31,9 +38,13 @@ def search(request: HttpRequest) -> HttpResponse:
             description=data["description"],
         )
         try:
-            studies = scu.find_studies(node_for(data["node"]), query)
+            matches = scu.find_studies(node_for(data["node"]), query)
         except PacsError as exc:
             error = exc.message
+        else:
+            tokens = {secrets.token_urlsafe(12): m.study_instance_uid for m in matches}
+            request.session[_SESSION_KEY] = tokens
+            studies = [(token, m) for (token, _), m in zip(tokens.items(), matches, strict=True)]
     return render(
         request,
         "pacs_bridge/search.html",
@@ -42,11 +53,14 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required("cases.author_case")
-def study(request: HttpRequest, node_id: int) -> HttpResponse:
+def study(request: HttpRequest, node_id: int, token: str) -> HttpResponse:
     node = get_object_or_404(PacsNode, pk=node_id, enabled=True)
-    study_uid = request.GET.get("study", "")
+    study_uid = request.session.get(_SESSION_KEY, {}).get(token)
+    if study_uid is None:
+        messages.error(request, "That search result has expired: search again.")
+        return redirect("pacs_bridge:search")
     try:
-        series = scu.find_series(node_for(node), study_uid) if study_uid else []
+        series = scu.find_series(node_for(node), study_uid)
     except PacsError as exc:
         messages.error(request, exc.message)
         return redirect("pacs_bridge:search")

@@ -231,8 +231,8 @@ def _clean_codestream(data: bytes) -> tuple[bytes, int]:
                 sot = sot[:6] + (psot - removed).to_bytes(4, "big") + sot[10:]
         tile_parts.append(sot + b"".join(kept) + data[body_start:tp_end])
         pos = tp_end
-    if pos < end and data[pos : pos + 2] != _J2K_EOC:
-        raise ValueError("unexpected data after the tile-parts")
+    if pos < end and data[pos:] != _J2K_EOC:
+        dropped += 1  # bytes after the last tile-part (or after EOC) are not kept
     if not dropped:
         return data, 0
     if lengths_changed:
@@ -286,7 +286,8 @@ def clean_encapsulated_pixel_data(ds: Dataset) -> int:
     ):
         cleaned, count = cleaner(frame)
         frames.append(cleaned)
-        dropped += count
+        # A frame cut short at its end marker counts as a change even if no segment went.
+        dropped += count or (cleaned != frame)
     if not dropped:
         return 0
     if extended is not None:

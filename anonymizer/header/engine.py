@@ -127,6 +127,11 @@ _COUNTER_FOR_STEP: dict[Step, str] = {
 }
 
 
+# An item tag (FFFE,E000) in little and big endian: a value that starts with one is a
+# sequence whatever its VR says.
+_ITEM_TAGS = (b"\xfe\xff\x00\xe0", b"\xff\xfe\xe0\x00")
+
+
 def effective_vr(tag: int, vr: str | None) -> str:
     """The VR an element is decided by: its own, unless missing (implicit VR) or UN and
     the tag is in the DICOM dictionary; then the dictionary's (maybe "US or SS")."""
@@ -364,8 +369,8 @@ class _Walker:
             if step is keep:  # the common cases inline, the others through the table
                 counts["kept"] += 1
             elif step is remove:
-                if elem.VR == "SQ":
-                    self._collect_tree(elem)
+                if elem.VR in ("SQ", "UN", None):
+                    self._collect_tree(ds, tag, elem)
                 removed.append(tag)
                 counts[decision.counter] += 1
             else:
@@ -380,30 +385,40 @@ class _Walker:
         if vr != "SQ":
             self.identifiers.update(_values(ds, tag, vr))
 
-    def _collect_tree(self, elem: _Element) -> None:
-        """Collect identifiers from the items of a sequence that is being discarded."""
-        if elem.VR != "SQ" or not isinstance(elem.value, Sequence):
-            return
-        for item in elem.value:
-            for tag, child in list(item._dict.items()):
-                if int(tag) in rules.IDENTIFIER_TAGS:
-                    self._collect(item, tag, effective_vr(tag, child.VR))
+    def _collect_tree(self, ds: Dataset, tag: BaseTag, elem: _Element) -> None:
+        """Collect identifiers from the items of a sequence that is being discarded,
+        including one that arrived as UN (explicit UN, or any private implicit element
+        whose value is a run of items)."""
+        value = elem.value
+        if not isinstance(value, Sequence):
+            if not (isinstance(value, bytes) and value[:4] in _ITEM_TAGS):
+                return
+            try:
+                value = ds[tag].value  # pydicom reads UN items as a sequence
+            except Exception:
+                return
+            if not isinstance(value, Sequence):
+                return
+        for item in value:
+            for child_tag, child in list(item._dict.items()):
+                if int(child_tag) in rules.IDENTIFIER_TAGS:
+                    self._collect(item, child_tag, effective_vr(child_tag, child.VR))
                 else:
-                    self._collect_tree(child)
+                    self._collect_tree(item, child_tag, child)
 
     # -- steps -----------------------------------------------------------------------------
 
     def _remove(
         self, ds: Dataset, tag: BaseTag, elem: _Element, d: Decision, removed: list[BaseTag]
     ) -> None:
-        self._collect_tree(elem)
+        self._collect_tree(ds, tag, elem)
         removed.append(tag)
         self.counts[d.counter] += 1
 
     def _zero(
         self, ds: Dataset, tag: BaseTag, elem: _Element, d: Decision, removed: list[BaseTag]
     ) -> None:
-        self._collect_tree(elem)
+        self._collect_tree(ds, tag, elem)
         vr = _plain_vr(d.vr)
         if vr == "SQ":
             ds._dict[tag] = _sequence(tag, (), self.encoding)
@@ -421,7 +436,7 @@ class _Walker:
         interval); a UID is remapped; a sequence gets one empty item."""
         vr = _plain_vr(d.vr)
         if vr == "SQ":
-            self._collect_tree(elem)
+            self._collect_tree(ds, tag, elem)
             ds._dict[tag] = _sequence(tag, ((),), self.encoding)
         elif vr in ("DA", "DT") and _values(ds, tag, vr):
             self._shift_values(ds, tag, vr, shift_date if vr == "DA" else shift_datetime)
@@ -519,7 +534,7 @@ class _Walker:
     ) -> None:
         action = self.ctx.profile.action_for(int(tag), _private_creator(ds, tag))
         if action is not Action.KEEP:
-            self._collect_tree(elem)
+            self._collect_tree(ds, tag, elem)
             removed.append(tag)
             self.counts["private_removed"] += 1
             return

@@ -10,6 +10,7 @@ from anonymizer.pixels.redact import apply_edits, black_value, region_is_black
 from anonymizer.pixels.regions import (
     Blackout,
     Edits,
+    EditsDoNotFit,
     ProposedRegion,
     Rect,
     edits_from_json,
@@ -19,6 +20,7 @@ from anonymizer.pixels.regions import (
 __all__ = [
     "Blackout",
     "Edits",
+    "EditsDoNotFit",
     "ProposedRegion",
     "Rect",
     "apply_crop_geometry",

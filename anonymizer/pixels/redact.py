@@ -29,7 +29,7 @@ from pydicom.uid import UID
 
 from anonymizer.pixels.codecs import _decode, _transfer_syntax, store_pixels
 from anonymizer.pixels.geometry import apply_crop_geometry
-from anonymizer.pixels.regions import Edits, Rect
+from anonymizer.pixels.regions import Edits, EditsDoNotFit, Rect
 
 __all__ = ["apply_edits", "black_value", "region_is_black"]
 
@@ -76,17 +76,17 @@ def _validate(ds: Dataset, edits: Edits) -> list[tuple[Rect, list[int] | None]]:
     for blackout in edits.blackouts:
         rect = blackout.rect.clip(columns, rows)
         if rect is None:
-            raise ValueError(
+            raise EditsDoNotFit(
                 f"blackout rectangle {blackout.rect} lies outside the {columns}x{rows} image"
             )
         if blackout.frames is not None and blackout.frames[-1] >= number_of_frames:
-            raise ValueError(
+            raise EditsDoNotFit(
                 f"blackout rectangle {blackout.rect} names frame {blackout.frames[-1]}, but the "
                 f"image has {number_of_frames} frame(s), numbered from 0"
             )
         boxes.append((rect, None if blackout.frames is None else list(blackout.frames)))
     if edits.crop is not None and not edits.crop.fits(columns, rows):
-        raise ValueError(f"crop rectangle {edits.crop} lies outside the {columns}x{rows} image")
+        raise EditsDoNotFit(f"crop rectangle {edits.crop} lies outside the {columns}x{rows} image")
     return boxes
 
 

@@ -40,6 +40,10 @@ def _require_int(value: object, name: str) -> int:
     raise ValueError(f"{name} must be an integer, not {value!r}")
 
 
+class EditsDoNotFit(ValueError):
+    """Edits that do not fit the image; the message names rectangles and sizes only."""
+
+
 @dataclass(frozen=True)
 class Rect:
     """A rectangle of pixels: columns ``x .. x+width-1``, rows ``y .. y+height-1``."""

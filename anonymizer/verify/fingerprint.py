@@ -38,6 +38,7 @@ from pydicom._uid_dict import UID_dictionary
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.sequence import Sequence
 
 from anonymizer.keys import Keys
 from anonymizer.verify.tokens import token_hash, tokens
@@ -393,6 +394,8 @@ def quiet_pydicom() -> Iterator[None]:
 _READ_VRS = frozenset({"SQ", "UI", "AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 
 
+_ITEM_TAGS = (b"\xfe\xff\x00\xe0", b"\xff\xfe\xe0\x00")  # (FFFE,E000), LE and BE
+
 # Bytes that end an ISO 2022 escape's scope in text values (PS3.5 6.1.2.5.3): as pydicom.
 _TEXT_DELIMITERS = {0x09, 0x0A, 0x0C, 0x0D, 0x5C, 0x5E, 0x3D}
 
@@ -447,6 +450,8 @@ class _Collector:
             tag = int(raw.tag)
             private = in_private or bool(tag & 0x10000)
             vr = raw.VR or _dictionary_vr(tag)
+            if vr == "UN" and isinstance(raw.value, bytes) and raw.value[:4] in _ITEM_TAGS:
+                vr = "SQ"  # a sequence sent as UN: its items are read like any other
             if private:
                 # Private numbers and large binary values hold no words worth hashing.
                 if vr not in _READ_VRS and not (vr in ("UN", "OB") and _short(raw)):
@@ -457,7 +462,7 @@ class _Collector:
                 self._raw(raw, tag, vr, private)  # no conversion of the element
                 continue
             elem = ds[tag]
-            if elem.VR == "SQ":
+            if elem.VR == "SQ" or isinstance(elem.value, Sequence):
                 for item in elem.value or ():
                     self.walk(item, in_private=private)
                 continue

@@ -162,10 +162,18 @@ class _Lookup:
         self.keys = keys
         self.exempt = {token_hash(keys, t) for t in tokens(pseudonym)} if pseudonym else set()
 
-    def sources(self, text: str) -> list[str]:
-        """The keywords whose tokens occur in ``text``, each once, sorted."""
+    def sources(self, text: str, tag: int | None = None) -> list[str]:
+        """The keywords whose tokens occur in ``text``, each once, sorted.
+
+        In a number or time of the output (``tag`` with a numeric VR) a short run of digits
+        is a measurement, not an identifier: only runs of 6 or more digits count there, so
+        a Window Width of 1500 is not taken for the end of a phone number.
+        """
+        numeric = tag is not None and _numeric_tag(tag)
         found = set()
         for token in token_set(text):
+            if numeric and token.isdigit() and len(token) < _MIN_DIGITS_IN_NUMBERS:
+                continue
             digest = token_hash(self.keys, token)
             if digest in self.exempt:
                 continue
@@ -182,6 +190,17 @@ class _Lookup:
             for uid in candidates
             if is_instance_uid(uid) and uid_hash(self.keys, uid) in self.fingerprint.uids
         )
+
+
+_MIN_DIGITS_IN_NUMBERS = 6
+_NUMERIC_VRS = frozenset(
+    {"AS", "DA", "DS", "DT", "FD", "FL", "IS", "SL", "SS", "SV", "TM", "UL", "US", "UV"}
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _numeric_tag(tag: int) -> bool:
+    return not tag & 0x10000 and _dictionary_vr(tag) in _NUMERIC_VRS
 
 
 def _found_here(source: str) -> str:
@@ -352,7 +371,7 @@ def _check_identifiers(
             continue
         sources: set[str] = set()
         for text in element_texts(e.elem):
-            sources.update(lookup.sources(text))
+            sources.update(lookup.sources(text, e.tag))
         for source in sorted(sources):
             seen.add((e.tag, source))
             problems.append(Problem("identifier", e.where, _found_here(source)))
@@ -395,7 +414,7 @@ class _RawScan:
         key: Any = tag if tag is not None else note
         for offset, text in printable_runs(buf, self.encodings, start, end):
             where = f"{self.region} at offset {offset}" + (f" ({note})" if note else "")
-            for source in self.lookup.sources(text):
+            for source in self.lookup.sources(text, tag):
                 if (key, source) not in self.seen:
                     self.seen.add((key, source))
                     self.problems.append(Problem("identifier", where, _found_here(source)))

@@ -17,7 +17,13 @@ from collections.abc import Iterable, Sequence
 from pydicom.uid import (
     JPEG2000,
     UID,
+    ComputedRadiographyImageStorage,
+    CTImageStorage,
     DeflatedExplicitVRLittleEndian,
+    DigitalMammographyXRayImageStorageForPresentation,
+    DigitalXRayImageStorageForPresentation,
+    EnhancedCTImageStorage,
+    EnhancedMRImageStorage,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -28,28 +34,28 @@ from pydicom.uid import (
     JPEGLosslessSV1,
     JPEGLSLossless,
     JPEGLSNearLossless,
-    RLELossless,
-)
-from pynetdicom import build_context, build_role
-from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
-from pynetdicom.presentation import PresentationContext
-from pynetdicom.sop_class import (
-    _STORAGE_CLASSES,
-    ComputedRadiographyImageStorage,
-    CTImageStorage,
-    DigitalMammographyXRayImageStorageForPresentation,
-    DigitalXRayImageStorageForPresentation,
-    EnhancedCTImageStorage,
-    EnhancedMRImageStorage,
     MRImageStorage,
     NuclearMedicineImageStorage,
     PositronEmissionTomographyImageStorage,
+    RLELossless,
     SecondaryCaptureImageStorage,
-    StudyRootQueryRetrieveInformationModelGet,
     UltrasoundImageStorage,
     UltrasoundMultiFrameImageStorage,
     XRayAngiographicImageStorage,
 )
+from pynetdicom import build_context, build_role
+from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
+from pynetdicom.presentation import PresentationContext
+from pynetdicom.sop_class import _STORAGE_CLASSES
+
+# PS3.4 A.4 and C.6 (pynetdicom makes these names at run time: no static types)
+VERIFICATION = UID("1.2.840.10008.1.1")
+PATIENT_ROOT_FIND = UID("1.2.840.10008.5.1.4.1.2.1.1")
+PATIENT_ROOT_MOVE = UID("1.2.840.10008.5.1.4.1.2.1.2")
+PATIENT_ROOT_GET = UID("1.2.840.10008.5.1.4.1.2.1.3")
+STUDY_ROOT_FIND = UID("1.2.840.10008.5.1.4.1.2.2.1")
+STUDY_ROOT_MOVE = UID("1.2.840.10008.5.1.4.1.2.2.2")
+STUDY_ROOT_GET = UID("1.2.840.10008.5.1.4.1.2.2.3")
 
 MAX_REQUESTED_CONTEXTS = 128
 
@@ -107,7 +113,7 @@ def storage_contexts(
 
 def get_contexts(
     sop_classes: Sequence[str] | None,
-    query_model: str = StudyRootQueryRetrieveInformationModelGet,
+    query_model: str = STUDY_ROOT_GET,
 ) -> tuple[list[PresentationContext], list[SCP_SCU_RoleSelectionNegotiation]]:
     """Requestor contexts and role items for a C-GET with a storage SCP role.
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,21 +31,19 @@ from pydicom.uid import UID
 from pynetdicom import AE, build_context, evt
 from pynetdicom.events import Event
 from pynetdicom.presentation import PresentationContext
-from pynetdicom.sop_class import (
-    PatientRootQueryRetrieveInformationModelFind,
-    PatientRootQueryRetrieveInformationModelGet,
-    PatientRootQueryRetrieveInformationModelMove,
-    StudyRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelGet,
-    StudyRootQueryRetrieveInformationModelMove,
-    Verification,
-)
 from pynetdicom.transport import ThreadedAssociationServer
 
 from pacs_bridge.dicom.contexts import (
     MAX_REQUESTED_CONTEXTS,
+    PATIENT_ROOT_FIND,
+    PATIENT_ROOT_GET,
+    PATIENT_ROOT_MOVE,
     STORAGE_SOP_CLASSES,
+    STUDY_ROOT_FIND,
+    STUDY_ROOT_GET,
+    STUDY_ROOT_MOVE,
     TRANSFER_SYNTAXES,
+    VERIFICATION,
 )
 from pacs_bridge.dicom.listener import MAX_PDU, tune_connection, tune_pynetdicom
 
@@ -273,19 +271,19 @@ def _date_matches(query: str, value: str) -> bool:
 
 def matches(keyword: str, query: Any, value: Any) -> bool:
     """PS3.4 C.2.2.2 matching of one key (an empty query matches everything)."""
-    query = str(query).strip() if query is not None else ""
-    if query in ("", "*"):
+    wanted = str(query).strip() if query is not None else ""
+    if wanted in ("", "*"):
         return True
-    value = str(value).strip() if value is not None else ""
+    held = str(value).strip() if value is not None else ""
     if keyword in _UID_KEYS:
-        return value in query.split("\\")
+        return held in wanted.split("\\")
     if keyword in _DATE_KEYS:
-        return _date_matches(query.replace(" ", ""), value)
-    if "*" in query or "?" in query:
-        return bool(_wildcard(query, keyword in _CASE_INSENSITIVE).match(value))
+        return _date_matches(wanted.replace(" ", ""), held)
+    if "*" in wanted or "?" in wanted:
+        return bool(_wildcard(wanted, keyword in _CASE_INSENSITIVE).match(held))
     if keyword in _CASE_INSENSITIVE:
-        return query.casefold() == value.casefold()
-    return query == value
+        return wanted.casefold() == held.casefold()
+    return wanted == held
 
 
 def _matches_all(identifier: Dataset, attrs: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
@@ -382,9 +380,8 @@ def handle_get(event: Event, archive: DemoArchive) -> Iterator[Any]:
         yield PENDING, _load(instance)
 
 
-def demo_handlers(
-    archive: DemoArchive, destinations: Mapping[str, tuple[str, int]]
-) -> list[tuple[Any, Callable[..., Any], list[Any]]]:
+def demo_handlers(archive: DemoArchive, destinations: Mapping[str, tuple[str, int]]) -> list[Any]:
+    """The demo PACS's event handlers (a list of ``(event, handler, args)``)."""
     return [
         (evt.EVT_C_FIND, handle_find, [archive]),
         (evt.EVT_C_MOVE, handle_move, [archive, destinations]),
@@ -404,14 +401,14 @@ def build_demo_ae(ae_title: str = "DEMOPACS", *, require_called_aet: bool = Fals
     ae = AE(ae_title=ae_title)
     ae.maximum_pdu_size = MAX_PDU
     ae.require_called_aet = require_called_aet
-    ae.add_supported_context(Verification)
+    ae.add_supported_context(VERIFICATION)
     for model in (
-        StudyRootQueryRetrieveInformationModelFind,
-        StudyRootQueryRetrieveInformationModelMove,
-        StudyRootQueryRetrieveInformationModelGet,
-        PatientRootQueryRetrieveInformationModelFind,
-        PatientRootQueryRetrieveInformationModelMove,
-        PatientRootQueryRetrieveInformationModelGet,
+        STUDY_ROOT_FIND,
+        STUDY_ROOT_MOVE,
+        STUDY_ROOT_GET,
+        PATIENT_ROOT_FIND,
+        PATIENT_ROOT_MOVE,
+        PATIENT_ROOT_GET,
     ):
         ae.add_supported_context(model)
     for uid in STORAGE_SOP_CLASSES:

@@ -33,19 +33,21 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
+from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import UID
 from pynetdicom import AE, _config, dimse_messages, evt
 from pynetdicom import association as association_module
 from pynetdicom import dul as dul_module
 from pynetdicom import sop_class as sop_class_module
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 from pynetdicom.presentation import build_context
-from pynetdicom.sop_class import _STORAGE_CLASSES, Verification
+from pynetdicom.sop_class import _STORAGE_CLASSES
 from pynetdicom.transport import AssociationSocket, ThreadedAssociationServer
 
-from pacs_bridge.dicom.contexts import TRANSFER_SYNTAXES, storage_contexts
+from pacs_bridge.dicom.contexts import TRANSFER_SYNTAXES, VERIFICATION, storage_contexts
 from pacs_bridge.dicom.spool import MetaInfo, Spool
 
 logger = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ def build_listener_ae(ae_title: str) -> AE:
     """
     ae = AE(ae_title=ae_title)
     ae.maximum_pdu_size = MAX_PDU
-    ae.supported_contexts = [*storage_contexts(), build_context(Verification)]
+    ae.supported_contexts = [*storage_contexts(), build_context(VERIFICATION)]
     ae.acse_timeout = 30
     ae.dimse_timeout = 60
     ae.network_timeout = 120
@@ -98,11 +100,14 @@ def accept_unknown_storage(event: Event) -> None:
     classes, without which a C-STORE of it finds no service class to run.
     """
     assoc = event.assoc
+    request = assoc.requestor.primitive
+    if request is None:
+        return
     supported = list(assoc.acceptor.supported_contexts)
     known = {cx.abstract_syntax for cx in supported}
     extra = []
-    for cx in assoc.requestor.primitive.presentation_context_definition_list:
-        uid = UID(cx.abstract_syntax)
+    for cx in request.presentation_context_definition_list:
+        uid = UID(str(cx.abstract_syntax))
         if uid in known:
             continue
         if uid.is_private or uid not in _KNOWN_SOP_CLASSES:
@@ -121,7 +126,7 @@ def handle_store(event: Event, spool: Spool, on_stored: OnStored | None = None) 
     The SOP class and instance come from the C-STORE request, the transfer syntax from
     the presentation context: the data set itself is only scanned for its series.
     """
-    request = event.request
+    request = cast(C_STORE, event.request)
     try:
         sop_instance_uid = str(request.AffectedSOPInstanceUID)
         transfer_syntax = str(event.context.transfer_syntax)
@@ -201,7 +206,8 @@ class _PoolFile:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.file: IO[bytes] = open(name, "wb")  # noqa: SIM115 (pynetdicom closes it)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.file: IO[bytes] = os.fdopen(fd, "wb")  # pynetdicom closes it
 
     def write(self, data: bytes) -> int:
         return self.file.write(data)
@@ -218,8 +224,10 @@ class TemporaryFilePool:
     ext4, more on network storage, against 0.3 ms for all of dcmtk's work per file. A
     thread keeps ``size`` files ready in ``folder`` while the association waits on the
     network, so the receiving thread only opens an existing file. When the pool runs
-    dry (a burst), files are made on the spot. Left-over empty files are removed by
-    ``Spool.discard_older_than`` like any other partial file.
+    dry (a burst), files are made on the spot. Empty files left by an earlier process
+    are removed when a pool starts (if another process still holds one, it is made
+    again when used); a partly written one (a crash mid-receive) stays until
+    ``Spool.discard_older_than``.
     """
 
     def __init__(self, folder: Path, size: int = 64) -> None:
@@ -227,6 +235,10 @@ class TemporaryFilePool:
         self._ready: queue.Queue[str] = queue.Queue(maxsize=size)
         self._names = itertools.count()
         self._prefix = f"rx-{os.getpid()}-{id(self):x}-"
+        for stale in folder.glob("rx-*.dcm"):  # empty ones left by an earlier process
+            with contextlib.suppress(OSError):
+                if stale.stat().st_size == 0:
+                    stale.unlink()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._fill, name="spool-file-pool", daemon=True)
         self._thread.start()
@@ -292,7 +304,7 @@ def enable_chunked_receive(tmp_dir: Path) -> None:
             if _pool is not None:
                 _pool.close()
             _pool = TemporaryFilePool(tmp_dir)
-        dimse_messages.NamedTemporaryFile = _pool  # type: ignore[attr-defined]
+        dimse_messages.NamedTemporaryFile = _pool  # type: ignore[attr-defined,assignment]
         _config.STORE_RECV_CHUNKED_DATASET = True
 
 
@@ -428,7 +440,7 @@ def _fast_write_file_meta_info(fp: Any, file_meta: Any, enforce_standard: bool =
         _pydicom_write_file_meta_info(fp, file_meta, enforce_standard=enforce_standard)
 
 
-_pydicom_write_file_meta_info = dimse_messages.write_file_meta_info
+_pydicom_write_file_meta_info = write_file_meta_info
 
 
 def tune_pynetdicom() -> None:
@@ -445,16 +457,16 @@ def tune_pynetdicom() -> None:
     makes the listener slower, not broken. Idempotent.
     """
     if hasattr(association_module, "time"):
-        association_module.time = _WakingTime(_wait_for_message)  # type: ignore[assignment]
+        association_module.time = _WakingTime(_wait_for_message)
     if hasattr(dul_module, "time"):
-        dul_module.time = _WakingTime(_wait_for_data)  # type: ignore[assignment]
+        dul_module.time = _WakingTime(_wait_for_data)
     if hasattr(AssociationSocket, "recv"):
         AssociationSocket.recv = _recv_into  # type: ignore[method-assign]
     if hasattr(dimse_messages, "create_file_meta") and hasattr(
         dimse_messages, "write_file_meta_info"
     ):
-        dimse_messages.create_file_meta = _fast_create_file_meta  # type: ignore[assignment]
-        dimse_messages.write_file_meta_info = _fast_write_file_meta_info  # type: ignore[assignment]
+        dimse_messages.create_file_meta = _fast_create_file_meta
+        dimse_messages.write_file_meta_info = _fast_write_file_meta_info  # type: ignore[attr-defined]
 
 
 def tune_connection(event: Event) -> None:

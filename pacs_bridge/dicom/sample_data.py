@@ -114,7 +114,9 @@ def _save(ds: Dataset, path: Path) -> Path:
 def _resample(image: np.ndarray, size: int, scale: float, fill: int) -> np.ndarray:
     """``image`` zoomed by ``scale`` (bilinear) into a ``size`` square, centred."""
     inner = max(8, round(size * scale))
-    resized = Image.fromarray(image.astype(np.int32)).resize((inner, inner), Image.BILINEAR)
+    resized = Image.fromarray(image.astype(np.int32)).resize(
+        (inner, inner), Image.Resampling.BILINEAR
+    )
     arr = np.asarray(resized, dtype=np.int32)
     out = np.full((size, size), fill, dtype=np.int32)
     if inner <= size:

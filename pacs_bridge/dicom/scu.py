@@ -25,14 +25,14 @@ from pydicom.multival import MultiValue
 from pynetdicom import AE, build_context, evt
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
-from pynetdicom.sop_class import (
-    StudyRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelGet,
-    StudyRootQueryRetrieveInformationModelMove,
-    Verification,
-)
 
-from pacs_bridge.dicom.contexts import get_contexts
+from pacs_bridge.dicom.contexts import (
+    STUDY_ROOT_FIND,
+    STUDY_ROOT_GET,
+    STUDY_ROOT_MOVE,
+    VERIFICATION,
+    get_contexts,
+)
 from pacs_bridge.dicom.errors import (
     AssociationAborted,
     AssociationRejected,
@@ -213,7 +213,11 @@ def _association_error(
         )
     rsp = assoc.acceptor.primitive
     if assoc.is_rejected and rsp is not None:
-        result, source, diagnostic = rsp.result, rsp.result_source, rsp.diagnostic
+        result, source, diagnostic = (
+            int(rsp.result or 0),
+            int(rsp.result_source or 0),
+            int(rsp.diagnostic or 0),
+        )
         reason = _REJECT_REASONS.get((source, diagnostic), f"source {source}, reason {diagnostic}")
         if source == 3 or result == 2:  # transient: presentation layer or "try later"
             return AssociationRejected(
@@ -299,7 +303,7 @@ def _lost(node: Node, assoc: Association, during: str) -> PacsError:
 def echo(node: Node) -> float:
     """C-ECHO (PS3.7 9.1.5): seconds from connecting to the echo response."""
     start = time.monotonic()
-    with _association(node, [build_context(Verification)]) as assoc:
+    with _association(node, [build_context(VERIFICATION)]) as assoc:
         status = assoc.send_c_echo()
         if "Status" not in status:
             raise _lost(node, assoc, "echo")
@@ -312,7 +316,7 @@ def echo(node: Node) -> float:
 
 # -- C-FIND ----------------------------------------------------------------------------
 def _find(node: Node, identifier: Dataset, *, limit: int | None = None) -> list[Dataset]:
-    model = StudyRootQueryRetrieveInformationModelFind
+    model = STUDY_ROOT_FIND
     results: list[Dataset] = []
     with _association(node, [build_context(model)]) as assoc:
         cx_id = _require_context(node, assoc, model, "Study Root C-FIND")
@@ -484,12 +488,14 @@ def _collect(
     destination_address: str | None = None,
 ) -> RetrieveResult:
     last = Progress(None, 0, 0, 0)
+    pending_seen = False
     for status, identifier in responses:
         if not status or "Status" not in status:
             raise _lost(node, assoc, "retrieve")
         code = int(status.Status)
         current = _progress(status, last)
         if code in PENDING:
+            pending_seen = True
             last = current
             if on_progress is not None:
                 on_progress(current)
@@ -501,13 +507,25 @@ def _collect(
         if code == 0x0000 and "NumberOfCompletedSuboperations" not in status:
             completed = last.completed + (last.remaining or 0)  # final counts left out
         result = RetrieveResult(code, completed, current.failed, current.warning, failed_uids)
+        where = f" at {destination_address}" if destination_address else ""
         if code == MOVE_DESTINATION_UNKNOWN:
-            where = f" at {destination_address}" if destination_address else ""
             raise MoveDestinationUnknown(
                 f"The PACS does not know our AE title {destination_ae} as a move "
                 f"destination: ask its admin to add {destination_ae}{where}."
             )
         if is_failure(code) and result.completed == 0:
+            nothing_started = not pending_seen and result.failed == result.warning == 0
+            if destination_ae and nothing_started:
+                # Orthanc (1.10) answers an unknown or unreachable move destination
+                # with 0xC000 before any sub-operation, not with 0xA801.
+                raise RetrieveFailed(
+                    f"The PACS could not start sending the files: status {status_text(code)}. "
+                    f"Most often this means it does not know our AE title {destination_ae} as "
+                    f"a move destination, or cannot connect to it: ask its admin to add "
+                    f"{destination_ae}{where}.",
+                    code,
+                    result,
+                )
             raise RetrieveFailed(
                 f"The PACS could not send the files: status {status_text(code)}.", code, result
             )
@@ -533,7 +551,7 @@ def move(
     ``destination_address``, "host:port" of our listener, when given) and
     ``RetrieveFailed`` for a failure status with nothing completed.
     """
-    model = StudyRootQueryRetrieveInformationModelMove
+    model = STUDY_ROOT_MOVE
     identifier = retrieve_identifier(study_instance_uid, series_instance_uids, sop_instance_uids)
     with _association(node, [build_context(model)]) as assoc:
         _require_context(node, assoc, model, "Study Root C-MOVE")
@@ -566,7 +584,7 @@ def get(
     set of common image classes (files of other classes then fail as sub-operations).
     Received files go to ``spool`` through the listener's ``handle_store``.
     """
-    model = StudyRootQueryRetrieveInformationModelGet
+    model = STUDY_ROOT_GET
     identifier = retrieve_identifier(study_instance_uid, series_instance_uids, sop_instance_uids)
     contexts, roles = get_contexts(sop_classes, model)
     handlers = [(evt.EVT_C_STORE, handle_store, [spool, None])]

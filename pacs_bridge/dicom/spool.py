@@ -49,7 +49,7 @@ from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_
 PREAMBLE = b"\x00" * 128 + b"DICM"  # PS3.10 7.1
 SERIES_INSTANCE_UID = 0x0020000E
 _COPY_CHUNK = 1 << 20
-_HEADER_WINDOW = 64 * 1024  # bytes scanned for (0020,000E) before falling back to pydicom
+_HEADER_WINDOW = 16 * 1024  # bytes scanned for (0020,000E) before falling back to pydicom
 _DEFLATE_HEADER_LIMIT = 4 << 20
 
 DatasetSource = bytes | bytearray | memoryview | BinaryIO | Path
@@ -183,7 +183,11 @@ class Spool:
         self, path: Path, *, sop_instance_uid: str, transfer_syntax_uid: str
     ) -> Path:
         """The listener's fast path: rename pynetdicom's complete temporary DICOM file
-        into place, knowing the instance and syntax from the C-STORE request."""
+        into place, knowing the instance and syntax from the C-STORE request.
+
+        ``path`` must be owner-only already (the listener's temporary files are made
+        0600), since its mode is kept.
+        """
         with path.open("rb") as src:
             offset = _dataset_offset(src)
             if offset is None:
@@ -191,7 +195,6 @@ class Spool:
             src.seek(offset)
             series_instance_uid = read_series_instance_uid(src, transfer_syntax_uid)
         target = self._target(series_instance_uid, sop_instance_uid)
-        os.chmod(path, 0o600)
         try:
             self._replace(path, target)
         except OSError:  # not the same file system (EXDEV): copy
@@ -321,7 +324,10 @@ def _dataset_offset(fp: BinaryIO) -> int | None:
 
 
 # -- finding (0020,000E) -----------------------------------------------------------------
-_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}  # fmt: skip
+# PS3.5 7.1.2: VRs with a 4-byte length (after 2 reserved bytes) in explicit VR
+_LONG_VRS = {
+    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
+}  # fmt: skip
 _VALID_VRS = _LONG_VRS | {
     b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT",
     b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
@@ -382,7 +388,7 @@ def _element_header(buf: memoryview, pos: int, explicit: bool) -> tuple[int, int
 
 
 def _skip_element(buf: memoryview, pos: int, explicit: bool) -> int:
-    tag, length, header = _element_header(buf, pos, explicit)
+    _, length, header = _element_header(buf, pos, explicit)
     pos += header
     if length == 0xFFFFFFFF:
         return _skip_undefined(buf, pos, explicit)
@@ -421,7 +427,7 @@ def read_series_instance_uid(fp: BinaryIO, transfer_syntax: str) -> str | None:
     """(0020,000E) from an encoded data set at ``fp``, reading only the header before it.
 
     Returns None if the data set cannot be parsed that far or has no such attribute.
-    Little endian data sets are scanned in a 64 KB window; anything else, or a header
+    Little endian data sets are scanned in a 16 KB window; anything else, or a header
     longer than the window, is parsed by pydicom (values skipped by seeking).
     """
     ts = UID(transfer_syntax)

@@ -47,9 +47,10 @@ MATRIX = {
         "get",
         {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
+    # an unknown (expired) search token sends the author back to the search page
     "pacs_bridge:study": (
         "get",
-        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
     "pacs_bridge:import_start": (
         "post",
@@ -126,7 +127,7 @@ def _url(name: str, world) -> str:
     if base == "cases:quarantine_discard":
         return reverse(base, args=[world["item"].pk])
     if base == "pacs_bridge:study":
-        return reverse(base, args=[world["node"].pk])
+        return reverse(base, args=[world["node"].pk, "expired-token"])
     if base.startswith("pacs_bridge:job"):
         return reverse(base, args=[world["job"].pk])
     return reverse(base)

@@ -7,6 +7,7 @@ Integration tests share one Orthanc and one dcmqrscp per session (``tests/peers.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -45,10 +46,8 @@ def stop_server(server: ThreadedAssociationServer) -> None:
     stopper = threading.Thread(target=server.shutdown)
     stopper.start()
     while stopper.is_alive():
-        try:
+        with contextlib.suppress(OSError):
             socket.create_connection(server.server_address[:2], timeout=0.2).close()
-        except OSError:
-            pass
         stopper.join(0.05)
 
 
@@ -127,6 +126,7 @@ def start_pacs(archive_folder: Path) -> Iterator[PacsFactory]:
                 for event, handler, args in handlers
             ]
         server = ae.start_server((HOST, port), block=False, evt_handlers=handlers)
+        assert server is not None
         servers.append(server)
         node = Node(PACS_AET, HOST, port, calling_ae_title=LISTENER_AET, timeout=timeout)
         return RunningPacs(node, archive, server, destinations or {})

@@ -123,10 +123,9 @@ def test_the_demo_set_holds_ct_mr_and_ultrasound(full_demo_set: tuple[list[Path]
     assert all(str(ds.PatientName).startswith("DEMO^") for ds in headers)
     us = by_modality["US"]
     assert sorted(int(ds.get("NumberOfFrames", 1)) for ds in us) == [1, 30]
-    for ds in us:
-        assert ds.BurnedInAnnotation == "YES"
-        region = ds.SequenceOfUltrasoundRegions[0]
-        assert region.RegionLocationMinY0 > 0  # the text band is outside the region
+    for image in us:
+        assert image.BurnedInAnnotation == "YES"
+        assert image.SequenceOfUltrasoundRegions[0].RegionLocationMinY0 > 0  # below the text
 
 
 def test_the_ultrasound_header_is_burned_into_every_frame(

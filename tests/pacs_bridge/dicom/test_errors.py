@@ -48,7 +48,7 @@ def test_nothing_listening_is_unreachable_with_the_reason() -> None:
 
 
 def test_an_unknown_host_name_is_unreachable() -> None:
-    with pytest.raises(PacsUnreachable, match="host name pacs.invalid is unknown"):
+    with pytest.raises(PacsUnreachable, match=r"host name pacs\.invalid is unknown"):
         scu.echo(Node("ORTHANC", "pacs.invalid", 104, timeout=5))
 
 
@@ -125,6 +125,35 @@ def test_an_unknown_move_destination_says_what_to_ask_the_admin(
     assert info.value.message == (
         "The PACS does not know our AE title TEACHFILE as a move destination: ask its "
         "admin to add TEACHFILE at 10.1.2.3:11112."
+    )
+
+
+def _refusing_move(handler: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    def refusing(event: Any, *args: Any) -> Iterator[Any]:
+        raise RuntimeError("no such destination")  # pynetdicom answers 0xC514
+        yield  # pragma: no cover
+
+    return refusing
+
+
+def test_a_move_that_fails_before_sending_anything_hints_at_the_destination(
+    start_pacs: PacsFactory,
+) -> None:
+    """Orthanc answers an unknown move destination with 0xC000, not 0xA801."""
+    pacs = start_pacs(wrap={evt.EVT_C_MOVE: _refusing_move})
+    with pytest.raises(RetrieveFailed) as info:
+        scu.move(
+            pacs.node,
+            destination_ae=LISTENER_AET,
+            study_instance_uid=CT_STUDY,
+            destination_address="10.1.2.3:11112",
+        )
+    assert info.value.message.startswith(
+        "The PACS could not start sending the files: status 0xC514"
+    )
+    assert info.value.message.endswith(
+        "Most often this means it does not know our AE title TEACHFILE as a move "
+        "destination, or cannot connect to it: ask its admin to add TEACHFILE at 10.1.2.3:11112."
     )
 
 
@@ -242,7 +271,7 @@ def test_asking_a_storage_only_peer_to_search_is_not_supported(
 def test_get_of_sop_classes_we_did_not_propose_fails_those_files(
     pacs: RunningPacs, tmp_path: Path
 ) -> None:
-    from pynetdicom.sop_class import CTImageStorage
+    from pydicom.uid import CTImageStorage
 
     from pacs_bridge.dicom.spool import Spool
 

@@ -8,7 +8,6 @@ import stat
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,11 +15,17 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import (
+    UID,
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    generate_uid,
+)
 from pynetdicom import AE, _config
-from pynetdicom.sop_class import CTImageStorage, Verification
 
 from pacs_bridge.dicom import listener
+from pacs_bridge.dicom.contexts import VERIFICATION
 from pacs_bridge.dicom.listener import handle_store
 from pacs_bridge.dicom.spool import Spool
 from tests.pacs_bridge.dicom.conftest import HOST, LISTENER_AET, RunningListener, stop_server
@@ -53,7 +58,7 @@ def _dataset(sop_class: str = CTImageStorage, frames: int = 1, size: int = 16) -
 
 
 @pytest.fixture
-def sender() -> Iterator[AE]:
+def sender() -> AE:
     ae = AE("SENDER")
     ae.acse_timeout = ae.dimse_timeout = 10
     return ae
@@ -62,7 +67,7 @@ def sender() -> Iterator[AE]:
 def _send(ae: AE, port: int, payload: Dataset | Path, sop_class: str = CTImageStorage) -> int:
     ae.requested_contexts = []
     ae.add_requested_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-    ae.add_requested_context(Verification)
+    ae.add_requested_context(VERIFICATION)
     assoc = ae.associate(HOST, port, ae_title=LISTENER_AET)
     assert assoc.is_established
     try:
@@ -76,12 +81,12 @@ def _send(ae: AE, port: int, payload: Dataset | Path, sop_class: str = CTImageSt
 def _part10_with_raw_dataset(path: Path, sop_class: str, sop_instance: str, raw: bytes) -> Path:
     """A file with valid file meta and whatever bytes as the data set."""
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_instance
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_instance)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     with path.open("wb") as out:
         out.write(b"\x00" * 128 + b"DICM")
-        pydicom.filewriter.write_file_meta_info(out, meta)
+        pydicom.filewriter.write_file_meta_info(out, meta)  # type: ignore[arg-type]
         out.write(raw)
     return path
 
@@ -233,7 +238,7 @@ def _meta_delta(sent: Path, stored: Path) -> int:
 
 
 def test_echo_is_answered(our_listener: RunningListener, sender: AE) -> None:
-    sender.add_requested_context(Verification)
+    sender.add_requested_context(VERIFICATION)
     assoc = sender.associate(HOST, our_listener.port, ae_title=LISTENER_AET)
     assert assoc.send_c_echo().Status == 0
     assoc.release()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from datetime import date
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from pacs_bridge.dicom import scu
 from pacs_bridge.dicom.sample_data import demo_uid
 from pacs_bridge.dicom.scu import Progress, StudyQuery
+from pacs_bridge.dicom.spool import Spool
 from tests.pacs_bridge.dicom.conftest import LISTENER_AET, RunningListener, RunningPacs
 
 CT_STUDY, CT_SERIES = demo_uid("ct/study"), demo_uid("ct/series/2")
@@ -62,7 +63,8 @@ def test_an_empty_query_finds_every_study_newest_first(pacs: RunningPacs) -> Non
         (StudyQuery(date_from=date(2024, 3, 2), date_to=date(2024, 3, 2)), {"DEMO-0002"}),
         (StudyQuery(date_from=date(2024, 3, 1)), {"DEMO-0002", "DEMO-0003"}),
         (StudyQuery(date_to=date(2024, 3, 1)), {"DEMO-0001"}),
-        (StudyQuery(date_from=date(2024, 1, 1), date_to=date(2024, 3, 31)), {"DEMO-0001", "DEMO-0002"}),
+        (StudyQuery(date_from=date(2024, 1, 1), date_to=date(2024, 3, 31)),
+         {"DEMO-0001", "DEMO-0002"}),
         (StudyQuery(patient_name="DEMO*", modality="US", description="US*"), {"DEMO-0003"}),
     ],
 )  # fmt: skip
@@ -112,7 +114,7 @@ def _assert_spooled(
 ) -> list[pydicom.Dataset]:
     files = listener.spool.files_for_series(series_uid)
     assert len(files) == count
-    datasets = []
+    datasets: list[pydicom.Dataset] = []
     for path in files:
         assert path.parent == listener.spool.series_dir(series_uid)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -195,10 +197,8 @@ def test_moving_the_same_series_twice_keeps_one_file_per_instance(
     assert len(our_listener.spool.files_for_series(MR_T2)) == 3
 
 
-def test_get_of_a_series_writes_into_the_spool(pacs: RunningPacs, tmp_path: os.PathLike) -> None:
-    from pacs_bridge.dicom.spool import Spool
-
-    spool = Spool(tmp_path / "get-spool")  # type: ignore[operator]
+def test_get_of_a_series_writes_into_the_spool(pacs: RunningPacs, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "get-spool")
     progress: list[Progress] = []
     result = scu.get(
         pacs.node,
@@ -215,11 +215,9 @@ def test_get_of_a_series_writes_into_the_spool(pacs: RunningPacs, tmp_path: os.P
     assert {pydicom.dcmread(p).Modality for p in files} == {"CT"}
 
 
-def test_get_with_the_sop_classes_from_c_find(pacs: RunningPacs, tmp_path: os.PathLike) -> None:
-    from pacs_bridge.dicom.spool import Spool
-
+def test_get_with_the_sop_classes_from_c_find(pacs: RunningPacs, tmp_path: Path) -> None:
     series = scu.find_series(pacs.node, US_STUDY)
-    spool = Spool(tmp_path / "get-spool")  # type: ignore[operator]
+    spool = Spool(tmp_path / "get-spool")
     result = scu.get(
         pacs.node,
         spool=spool,

@@ -48,8 +48,9 @@ BUNDLED = [
 ]
 
 
-def _split(path: str) -> tuple[FileMetaDataset, bytes]:
+def _split(path: str | Dataset) -> tuple[FileMetaDataset, bytes]:
     """The file meta and the encoded data set of a DICOM file."""
+    assert isinstance(path, str)
     meta = pydicom.filereader.read_file_meta_info(path)
     raw = Path(path).read_bytes()
     start = 132 + 12 + int.from_bytes(raw[140:144], "little")
@@ -189,11 +190,13 @@ def test_a_complete_file_is_moved_in_without_a_copy(
     spool = Spool(tmp_path / "incoming")
     received = spool.tmp_dir / "rx-1.dcm"
     ds.save_as(received, enforce_file_format=True)
+    received.chmod(0o600)  # as the listener makes them
     inode = received.stat().st_ino
     path = spool.store_received_file(
         received, sop_instance_uid=ds.SOPInstanceUID, transfer_syntax_uid=ExplicitVRLittleEndian
     )
     assert path.stat().st_ino == inode and not received.exists()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     kept = tmp_path / "elsewhere.dcm"
     ds.save_as(kept, enforce_file_format=True)
     assert spool.store(None, kept) == path  # not moved: copied
