@@ -10,8 +10,11 @@ then in the same run:
 (b) dcmtk: ``movescu`` of the same series into ``storescp``.
 
 Every peer runs with ``TCP_NODELAY=1``. Prints the time, files/s and the ratio
-ours/dcmtk (best of ``--repeat`` runs each, alternating). ``--profile`` runs our
-listener under cProfile and prints its top functions.
+ours/dcmtk (best and median of ``--repeat`` runs each, alternating). Received files are
+deleted after each run: 265 MB a run would otherwise pile up as dirty pages until the
+kernel's background writeback starts and slows whichever runs next.
+``--profile`` runs our listener (last run) with each thread under cProfile and prints
+the top functions.
 """
 
 from __future__ import annotations
@@ -39,6 +42,37 @@ def _count(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file())
 
 
+# The listener with every association thread under cProfile (python -m cProfile only
+# sees the main thread, which just waits in the server loop); stats of the threads that
+# finished are written on SIGINT.
+_PROFILED_LISTENER = """
+import cProfile, pstats, sys, threading
+finished = []
+run = threading.Thread.run
+def profiled(self):
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        run(self)
+    finally:
+        profile.disable()
+        finished.append(profile)
+threading.Thread.run = profiled
+out = sys.argv.pop(1)
+from pacs_bridge.dicom.listener import main
+try:
+    main(sys.argv[1:])
+except KeyboardInterrupt:
+    pass
+finally:
+    if finished:
+        stats = pstats.Stats(finished[0])
+        for profile in finished[1:]:
+            stats.add(profile)
+        stats.dump_stats(out)
+"""
+
+
 def _wait_files(folder: Path, n: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while _count(folder) < n and time.monotonic() < deadline:
@@ -49,10 +83,11 @@ def ours(orthanc_node: scu.Node, orthanc: OrthancPeer, study: str, series: str, 
          work: Path, chunked: bool, profile: bool) -> float:  # fmt: skip
     spool_dir = work / f"spool-{uuid.uuid4().hex[:6]}"
     port = free_port()
-    cmd = [sys.executable]
+    args = ["--port", str(port), "--spool", str(spool_dir)]
     if profile:
-        cmd += ["-m", "cProfile", "-o", str(work / "listener.prof")]
-    cmd += ["-m", "pacs_bridge.dicom.listener", "--port", str(port), "--spool", str(spool_dir)]
+        cmd = [sys.executable, "-c", _PROFILED_LISTENER, str(work / "listener.prof"), *args]
+    else:
+        cmd = [sys.executable, "-m", "pacs_bridge.dicom.listener", *args]
     if not chunked:
         cmd.append("--no-chunked")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=peer_env())
@@ -75,6 +110,7 @@ def ours(orthanc_node: scu.Node, orthanc: OrthancPeer, study: str, series: str, 
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(spool_dir, ignore_errors=True)  # before the kernel writes it back
 
 
 def dcmtk(orthanc: OrthancPeer, study: str, series: str, n: int, work: Path) -> float:
@@ -103,6 +139,7 @@ def dcmtk(orthanc: OrthancPeer, study: str, series: str, n: int, work: Path) -> 
     finally:
         proc.kill()
         proc.wait()
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def report(times: dict[str, list[float]], n: int, mode: str) -> None:

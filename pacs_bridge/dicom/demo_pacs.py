@@ -361,7 +361,14 @@ def handle_move(
         yield None, None  # pynetdicom answers 0xA801 Move Destination Unknown
         return
     instances = archive.instances_for(event.identifier)
-    yield address[0], address[1], {"contexts": store_contexts_for(instances)}
+    yield (
+        address[0],
+        address[1],
+        {
+            "contexts": store_contexts_for(instances),
+            "evt_handlers": [(evt.EVT_CONN_OPEN, tune_connection)],
+        },
+    )
     yield len(instances)
     for instance in instances:
         if event.is_cancelled:

@@ -319,12 +319,12 @@ def disable_chunked_receive() -> None:
 
 
 # -- pynetdicom tuning -----------------------------------------------------------------
-# Latency of pynetdicom's reactors. Both threads of an association poll: the DUL thread
-# (socket <-> queues) sleeps ``_run_loop_delay`` (1 ms) whenever it finds nothing to do,
-# and the association thread (which runs our handler) sleeps 1 ms per loop. A C-STORE
-# exchange waits on each of them once or twice per file: about 2 ms per file, as much as
-# all the rest of the work on a 512 KB slice. Shorter sleeps cost some idle CPU while an
-# association is open (a few percent of a core), nothing when none is.
+# pynetdicom's two threads per association poll: the DUL thread (socket <-> queues)
+# sleeps 1 ms whenever it finds nothing to do, and the association thread (which runs
+# our handler) sleeps 1 ms per loop. A C-STORE exchange waits on them three or four
+# times per file: about 2 ms per file, as much as all the rest of the work on a 512 KB
+# slice. Instead they now wait for the thing that wakes them (``_WakingTime``). Where
+# that is not possible (no eventfd: not Linux) the DUL polls every ``REACTOR_DELAY``.
 REACTOR_DELAY = float(os.environ.get("TEACHINGFILE_REACTOR_DELAY", "0.0002"))
 
 
@@ -384,8 +384,8 @@ class _WakingTime:
     - the association thread (``threading.current_thread()`` is the ``Association``)
       sleeps 1 ms per loop: it waits on its DIMSE message queue;
     - the DUL thread (the ``DULServiceProvider``) sleeps ``_run_loop_delay`` (1 ms):
-      it waits for its socket to be readable. A response to send is seen at the next
-      loop, so ``tune_connection`` shortens that delay to ``REACTOR_DELAY``.
+      it waits for its socket to be readable or for a primitive to be queued for
+      sending (``_PokingQueue``, set up by ``tune_connection``).
 
     Every other use of ``time``, and sleeps in any other thread, are unchanged.
     """
@@ -472,10 +472,9 @@ def tune_pynetdicom() -> None:
 def tune_connection(event: Event) -> None:
     """EVT_CONN_OPEN: TCP_NODELAY, and wake-ups instead of polls for this association.
 
-    For a listener (acceptor) association the DUL's outgoing queue signals an eventfd
-    (``_PokingQueue``), so its thread sleeps until data or a response is there. For our
-    own requests (the queue is in use before the connection opens) the DUL polls its
-    outgoing queue every ``REACTOR_DELAY`` instead of every 1 ms.
+    The DUL's outgoing queue signals an eventfd (``_PokingQueue``), so its thread sleeps
+    until data arrives or a primitive is queued. Without eventfd (not Linux) the DUL
+    polls its outgoing queue every ``REACTOR_DELAY`` instead of every 1 ms.
 
     Without TCP_NODELAY a small PDU written right after another (pynetdicom sends a
     command set and its data set as separate PDUs) can wait for the peer's delayed ACK.
@@ -488,7 +487,9 @@ def tune_connection(event: Event) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if not hasattr(dul, "_run_loop_delay"):
         return
-    if assoc.is_acceptor and hasattr(os, "eventfd") and dul.to_provider_queue.empty():
+    # Nothing is queued when the connection opens (for a request, the A-ASSOCIATE-RQ
+    # primitive was taken from the queue to open it), so the queue can be swapped.
+    if hasattr(os, "eventfd") and dul.to_provider_queue.empty():
         fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         dul.to_provider_queue = _PokingQueue(fd)
         weakref.finalize(dul.to_provider_queue, os.close, fd)

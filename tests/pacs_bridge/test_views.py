@@ -1,0 +1,73 @@
+"""The author's PACS pages against the demo PACS on loopback (no worker needed)."""
+
+import socket
+
+import pytest
+from django.urls import reverse
+
+from cases.models import ImportJob
+from pacs_bridge.dicom.demo_pacs import serve_demo_pacs
+from pacs_bridge.dicom.sample_data import build_demo_studies
+from pacs_bridge.models import PacsNode
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def demo_port(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    build_demo_studies(folder, ct_slices=4, mr_slices=2, cine_frames=2, size=64)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = serve_demo_pacs(
+        folder, ae_title="DEMOPACS", host="127.0.0.1", port=port, destinations={}, block=False
+    )
+    yield port
+    server.shutdown()
+
+
+@pytest.fixture
+def node(demo_port):
+    return PacsNode.objects.create(
+        name="Demo", ae_title="DEMOPACS", host="127.0.0.1", port=demo_port
+    )
+
+
+def test_search_is_posted_and_results_open_through_opaque_tokens(client, author, node):
+    client.force_login(author)
+    response = client.post(
+        reverse("pacs_bridge:search"), {"node": node.pk, "patient_id": "DEMO-0001"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "DEMO^CHEST CT" in page
+    (token,) = client.session["pacs_studies"]
+    study_uid = client.session["pacs_studies"][token]
+    assert study_uid not in page  # original UIDs never reach a URL or the page
+    response = client.get(reverse("pacs_bridge:study", args=[node.pk, token]))
+    assert response.status_code == 200
+    assert "CT" in response.content.decode()
+
+
+def test_an_unreachable_pacs_is_explained_on_the_search_page(client, author):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = PacsNode.objects.create(name="Dead", ae_title="DEAD", host="127.0.0.1", port=port)
+    client.force_login(author)
+    response = client.post(reverse("pacs_bridge:search"), {"node": dead.pk, "patient_id": "X"})
+    assert "did not answer" in response.content.decode()
+
+
+def test_choosing_series_starts_an_import_job_for_a_new_draft_case(client, author, node):
+    client.force_login(author)
+    response = client.post(
+        reverse("pacs_bridge:import_start"),
+        {"node": node.pk, "study": "1.2.3", "series": ["1.2.3.4"]},
+    )
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("pacs_bridge:job", args=[job.pk])
+    assert job.case.author == author and job.status == ImportJob.Status.QUEUED
+    status = client.get(reverse("pacs_bridge:job_status", args=[job.pk])).json()
+    assert status["status"] == "queued" and "1.2.3" not in str(status)
