@@ -59,3 +59,8 @@ def admin_user(make_user):
     from accounts.roles import Role
 
     return make_user("amy", Role.ADMIN)
+
+
+# Real services (a Celery worker, the demo PACS, our listener) for every layer that needs
+# them; imported last because tests.services uses `require` from this module.
+from tests.services import *  # noqa: E402, F403

@@ -12,7 +12,7 @@ from cases.models import ImportJob, Instance, QuarantineItem
 from pacs_bridge import services
 from pacs_bridge.pull import job_dir, spool
 from teachingfile.celery import app
-from tests.integration.conftest import series_of, start_worker, stop_worker, wait_for
+from tests.services import series_of, start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,7 @@ from pacs_bridge import services
 from pacs_bridge.dicom.listener import serve
 from pacs_bridge.models import PacsNode
 from pacs_bridge.pull import job_dir, spool
-from tests.integration.conftest import free_port, series_of, wait_for
+from tests.services import free_port, series_of, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

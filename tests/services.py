@@ -1,4 +1,5 @@
-"""Real services for integration tests: a Celery worker process on the test Redis + DB."""
+"""Real services as fixtures: a Celery worker process on the test Redis + DB, the demo
+PACS and our DICOM listener on loopback. Shared by the integration and browser tests."""
 
 import os
 import socket
@@ -20,7 +21,7 @@ from pacs_bridge.models import PacsNode
 from pacs_bridge.pull import node_for, spool
 from tests.conftest import require
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _redis_up() -> bool:
