@@ -177,6 +177,12 @@ def worker_pool(jobs: int, keys: Keys, state: dict[str, Any]) -> ProcessPoolExec
     return ProcessPoolExecutor(jobs, mp_context=context, initializer=_init, initargs=(keys, state))
 
 
+def chunk_size(files: int, jobs: int) -> int:
+    """Files per task sent to a worker: a few chunks per worker (each chunk costs a round
+    trip between processes, which small files feel), never more than 64 files."""
+    return max(1, min(64, files // (jobs * 4)))
+
+
 def _process(path: Path) -> dict[str, Any]:
     keys: Keys = _STATE["keys"]
     out_dir: Path = _STATE["output_dir"]
@@ -225,7 +231,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         entries = [_process(p) for p in paths]
     else:
         with worker_pool(args.jobs, keys, state) as pool:
-            entries = list(pool.map(_process, paths, chunksize=8))
+            entries = list(pool.map(_process, paths, chunksize=chunk_size(len(paths), args.jobs)))
     with contextlib.suppress(OSError):  # the second pass's staging folder, if left empty
         (args.output_dir / ".staging").rmdir()
     profile = FIRST_PASS if args.which == "first" else SECOND_PASS

@@ -45,6 +45,7 @@ from anonymizer.profile import FIRST_PASS, SECOND_PASS, Profile
 from anonymizer.profile.allowlist import SECOND_PASS_ALLOWLIST
 from anonymizer.sop_classes import publishable
 from anonymizer.verify import Fingerprint, fingerprint, verify
+from anonymizer.writer import write_part10
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -227,7 +228,7 @@ def _save_part(ds: FileDataset, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     part = out_dir / f".{ds.SOPInstanceUID}.{os.getpid()}.part"
     try:
-        ds.save_as(part, enforce_file_format=True)
+        write_part10(ds, part)
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -65,7 +65,7 @@ def cli_first_pass(src: Path, out: Path, jobs: int) -> float:
 
 def pool_first_pass(paths: list[Path], out: Path, jobs: int) -> float:
     """The engine in a warm, long-lived pool (as the Celery workers run it)."""
-    from anonymizer.cli import _process, worker_pool
+    from anonymizer.cli import _process, chunk_size, worker_pool
     from anonymizer.keys import Keys
 
     state = {
@@ -78,7 +78,7 @@ def pool_first_pass(paths: list[Path], out: Path, jobs: int) -> float:
     with worker_pool(jobs, Keys(b"benchmark-secret-0123456789"), state) as pool:
         list(pool.map(abs, range(jobs * 4)))  # start every worker before the clock
         start = time.perf_counter()
-        list(pool.map(_process, paths, chunksize=8))
+        list(pool.map(_process, paths, chunksize=chunk_size(len(paths), jobs)))
         return time.perf_counter() - start
 
 

@@ -16,7 +16,6 @@ from pacs_bridge.forms import ImportForm, StudySearchForm
 from pacs_bridge.models import PacsNode
 from pacs_bridge.pull import node_for
 
-
 _SESSION_KEY = "pacs_studies"
 
 

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -94,8 +94,64 @@ def _boxes(edits: Edits | None, rows: int, columns: int) -> list[_Box]:
     return boxes
 
 
-def _frames(ds: Dataset) -> npt.NDArray[np.generic]:
+_NATIVE_LE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
+
+
+def _native_view(ds: Dataset, buf: Any) -> npt.NDArray[np.generic] | None:
+    """Uncompressed little-endian pixels as a read-only view of the file's own bytes:
+    nothing is copied, and only the pages under the boxes are ever read."""
+    bits = int(ds.get("BitsAllocated", 0))
+    photometric = str(ds.get("PhotometricInterpretation", ""))
+    samples = int(ds.get("SamplesPerPixel", 1))
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
+    if (
+        buf is None
+        or syntax not in _NATIVE_LE
+        or bits not in (8, 16, 32)
+        or photometric not in ("MONOCHROME1", "MONOCHROME2", "RGB")
+        or (samples > 1 and int(ds.get("PlanarConfiguration", 0)) != 0)
+    ):
+        return None
+    count, rows, columns = int(ds.get("NumberOfFrames") or 1), int(ds.Rows), int(ds.Columns)
+    signed = int(ds.get("PixelRepresentation", 0)) == 1
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
+    size = count * rows * columns * samples
+    offset = _pixel_value_offset(buf, size * dtype.itemsize, explicit=syntax.endswith(".1"))
+    if offset is None:
+        return None  # let pydicom decode it (and say what is wrong)
+    arr = np.frombuffer(buf, dtype=dtype, count=size, offset=offset)
+    stored = int(ds.get("BitsStored") or bits)
+    if stored < bits:  # bits above Bits Stored are not part of the value
+        return None
+    return arr.reshape(count, rows, columns, samples)
+
+
+def _pixel_value_offset(buf: Any, nbytes: int, *, explicit: bool) -> int | None:
+    """Where the top-level Pixel Data value starts in ``buf``: the last (7FE0,0010)
+    header whose length field is exactly the size the image needs (PS3.5 7.1.2)."""
+    tag = b"\xe0\x7f\x10\x00"
+    end = len(buf)
+    for _ in range(4):  # the element is last or nearly last; look at a few candidates
+        at = buf.rfind(tag, 0, end)
+        if at < 0:
+            return None
+        if explicit and bytes(buf[at + 4 : at + 6]) in (b"OB", b"OW"):
+            length, start = int.from_bytes(buf[at + 8 : at + 12], "little"), at + 12
+        elif not explicit:
+            length, start = int.from_bytes(buf[at + 4 : at + 8], "little"), at + 8
+        else:
+            length, start = -1, 0
+        if length in (nbytes, nbytes + 1) and start + nbytes <= len(buf):
+            return start
+        end = at
+    return None
+
+
+def _frames(ds: Dataset, buf: Any = None) -> npt.NDArray[np.generic]:
     """Every frame as ``(frames, rows, columns, samples)``; palette colour as RGB."""
+    view = _native_view(ds, buf)
+    if view is not None:
+        return view
     arr = ds.pixel_array
     if str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
         from pydicom.pixels.processing import apply_color_lut
@@ -367,6 +423,7 @@ def check_pixels(
     flagged: bool,
     sources: Sources,
     text_regions: tuple[TextRegion, ...] | None = None,
+    buf: Any = None,
 ) -> list[Problem]:
     """The box checks (if ``edits``) and the OCR check (if ``flagged``) of one file.
 
@@ -381,7 +438,7 @@ def check_pixels(
             return [Problem("unreadable", _PIXEL_DATA, "boxes were drawn but there are no pixels")]
         return []
     try:
-        frames = _frames(ds)
+        frames = _frames(ds, buf)
     except Exception as exc:  # any decoding failure stops publication
         detail = f"the pixel data could not be decoded ({type(exc).__name__})"
         return [Problem("unreadable", _PIXEL_DATA, detail)]

@@ -778,6 +778,7 @@ def _verify(
                 flagged=flagged,
                 sources=lookup.sources,
                 text_regions=fingerprint.text_regions if fingerprint.ocr_done else None,
+                buf=source.buf,
             )
     finally:
         source.close()

@@ -101,3 +101,19 @@ def test_bytes_after_the_end_of_a_jpeg_frame_are_not_kept(tmp_path: Path):
     result = first_pass(source, tmp_path / "out", keys=KEYS, ocr=False)
     assert result.output is not None, result.reasons
     assert b"WALLABYWAY" not in result.output.read_bytes()
+
+
+def test_implicit_and_big_endian_inputs_come_out_as_readable_explicit_little_endian(
+    tmp_path: Path,
+):
+    from pydicom.data import get_testdata_file
+
+    for name in ("CT_small.dcm", "MR_small_bigendian.dcm", "MR_small_implicit.dcm"):
+        source = Path(get_testdata_file(name, download=False))
+        original = pydicom.dcmread(source)
+        result = first_pass(source, tmp_path / name, keys=KEYS, ocr=False)
+        assert result.output is not None, (name, result.reasons)
+        out = pydicom.dcmread(result.output)
+        assert out.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+        assert (out.pixel_array == original.pixel_array).all(), name
+        assert out.Rows == original.Rows and out.SliceThickness == original.SliceThickness
