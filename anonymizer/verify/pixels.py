@@ -132,7 +132,7 @@ def _pixel_value_offset(buf: Any, nbytes: int, *, explicit: bool) -> int | None:
     tag = b"\xe0\x7f\x10\x00"
     end = len(buf)
     for _ in range(4):  # the element is last or nearly last; look at a few candidates
-        at = buf.rfind(tag, 0, end)
+        at = int(buf.rfind(tag, 0, end))
         if at < 0:
             return None
         if explicit and bytes(buf[at + 4 : at + 6]) in (b"OB", b"OW"):
@@ -142,7 +142,7 @@ def _pixel_value_offset(buf: Any, nbytes: int, *, explicit: bool) -> int | None:
         else:
             length, start = -1, 0
         if length in (nbytes, nbytes + 1) and start + nbytes <= len(buf):
-            return start
+            return int(start)
         end = at
     return None
 
