@@ -74,3 +74,43 @@ def test_a_corrupt_file_is_quarantined_and_the_rest_of_the_import_goes_on(
     assert Instance.objects.filter(series__case=job.case).count() == mr.number_of_instances
     item = QuarantineItem.objects.get(job=job)
     assert item.reason.startswith("unreadable")
+
+
+def test_an_image_the_pacs_fails_to_send_is_reported_missing_and_can_be_fetched_later(
+    celery_worker, listener, author, demo_folder, tmp_path
+):
+    """C-MOVE reports success for the rest: the job checks what arrived against the
+    IMAGE-level C-FIND, shows the difference, and fetches exactly what is missing."""
+    import shutil
+
+    from pacs_bridge.dicom.demo_pacs import serve_demo_pacs
+    from pacs_bridge.models import PacsNode
+    from tests.services import free_port
+
+    folder = tmp_path / "pacs"
+    shutil.copytree(demo_folder, folder)
+    port = free_port()
+    server = serve_demo_pacs(
+        folder, ae_title="FLAKY", host="127.0.0.1", port=port, block=False,
+        destinations={settings.DICOM_AE_TITLE: ("127.0.0.1", settings.DICOM_LISTEN_PORT)},
+    )  # fmt: skip
+    try:
+        node = PacsNode.objects.create(name="Flaky", ae_title="FLAKY", host="127.0.0.1", port=port)
+        study, ct = series_of(node, "CT")
+        victim = sorted(folder.rglob("CT*.dcm"))[0]
+        original = victim.read_bytes()
+        victim.write_bytes(b"unreadable now")  # after the PACS indexed it
+        job = wait_for(services.import_start(
+            author=author, node=node, study_instance_uid=study,
+            series_instance_uids=[ct.series_instance_uid],
+        ))  # fmt: skip
+        assert job.status == ImportJob.Status.INCOMPLETE, job.message
+        assert job.message.startswith(f"1 of {ct.number_of_instances} images did not arrive")
+        assert job.received == ct.number_of_instances - 1
+        victim.write_bytes(original)
+        again = wait_for(services.import_fetch_missing(job=job, by=author))
+    finally:
+        server.shutdown()
+    assert again.status == ImportJob.Status.DONE, again.message
+    assert again.expected == again.received == 1
+    assert Instance.objects.filter(series__case=job.case).count() == ct.number_of_instances
