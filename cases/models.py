@@ -52,6 +52,8 @@ class Case(models.Model):
     patient_age_band = models.CharField(max_length=16, blank=True)
     patient_sex = models.CharField(max_length=1, blank=True)
 
+    # The author's answers to the pre-publication checklist, and when they gave them.
+    publish_checklist = models.JSONField(default=dict, blank=True)
     # What the second pass did (profile.describe()), stored at publish.
     deidentification = models.JSONField(default=dict, blank=True)
     publish_error = models.TextField(blank=True)
