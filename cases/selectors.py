@@ -55,3 +55,44 @@ def quarantine_list_open() -> QuerySet[QuarantineItem]:
 
 def audit_list_recent(*, limit: int = 200) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.select_related("actor", "case")[:limit]
+
+
+def case_get_for_editing(*, user: AbstractBaseUser, case_id: int) -> Case:
+    """A draft case of the signed-in author (no one else edits it)."""
+    case = get_object_or_404(Case, pk=case_id)
+    if case.author_id != user.pk or not user.has_perm("cases.author_case"):
+        raise PermissionDenied
+    return case
+
+
+def editor_config(*, case: Case) -> dict[str, object]:
+    """What the browser editor needs (new UIDs are never included; no patient data)."""
+    from django.urls import reverse
+
+    series_list = []
+    for series in case.series.prefetch_related("instances").order_by("order", "pk"):
+        series_list.append(
+            {
+                "id": series.pk,
+                "description": series.description,
+                "modality": series.modality,
+                "crop": series.crop,
+                "crop_url": reverse("cases:series_crop", args=[case.pk, series.pk]),
+                "instances": [
+                    {
+                        "id": i.pk,
+                        "url": reverse("cases:instance_dicom", args=[case.pk, i.pk]),
+                        "edits_url": reverse("cases:instance_edits", args=[case.pk, i.pk]),
+                        "frames": i.number_of_frames,
+                        "rows": i.rows,
+                        "columns": i.columns,
+                        "needs_review": i.status == i.Status.NEEDS_REVIEW,
+                        "reviewed": i.reviewed_at is not None,
+                        "proposed": i.proposed_regions,
+                        "blackouts": i.blackouts,
+                    }
+                    for i in series.instances.all()
+                ],
+            }
+        )
+    return {"case_id": case.pk, "series": series_list}

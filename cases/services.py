@@ -1,6 +1,7 @@
 """Writes for cases. Views and tasks call these; nothing else writes case data."""
 
 import secrets
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -68,3 +69,11 @@ def quarantine_discard(*, item: QuarantineItem, by: AbstractBaseUser) -> Quarant
     item.save(update_fields=["status", "file", "resolved_at", "resolved_by"])
     audit_record(actor=by, action="quarantine.discard", target=f"quarantine:{item.pk}")
     return item
+
+
+@transaction.atomic
+def case_write_up_save(*, form: Any, by: AbstractBaseUser) -> Case:
+    """Save the author's write-up (a bound, valid CaseWriteUpForm)."""
+    case = form.save()
+    audit_record(actor=by, action="case.write_up", case=case)
+    return case

@@ -1,15 +1,20 @@
 """Thin views: parse input, call one selector or service, render."""
 
+import json
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import permission_required
-from cases import selectors, services
-from cases.forms import LibrarySearchForm
-from cases.models import Case, QuarantineItem
+from cases import editing, selectors, services, storage
+from cases.forms import CaseWriteUpForm, LibrarySearchForm, PublishForm
+from cases.models import Case, Instance, QuarantineItem, Series
+from cases.publish import CHECKLIST, PublishBlocked, case_publish_request, publish_blockers
 
 
 @permission_required("cases.author_case")
@@ -31,7 +36,12 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     can_withdraw = case.status == Case.Status.PUBLISHED and (
         case.author_id == request.user.pk or request.user.has_perm("cases.withdraw_any_case")
     )
-    return render(request, "cases/case_detail.html", {"case": case, "can_withdraw": can_withdraw})
+    context = {"case": case, "can_withdraw": can_withdraw}
+    if case.author_id == request.user.pk and case.status == Case.Status.DRAFT:
+        context["publish_form"] = PublishForm()
+        # What stands in the way besides the checklist, which the form itself asks.
+        context["blockers"] = publish_blockers(case=case, checklist=dict.fromkeys(CHECKLIST, True))
+    return render(request, "cases/case_detail.html", context)
 
 
 @require_POST
@@ -75,3 +85,96 @@ def quarantine_discard(request: HttpRequest, item_id: int) -> HttpResponse:
 @permission_required("cases.view_audit")
 def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/audit_log.html", {"events": selectors.audit_list_recent()})
+
+
+@permission_required("cases.author_case")
+def case_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    config = {**selectors.editor_config(case=case), "csrf_token": get_token(request)}
+    return render(request, "cases/editor.html", {"case": case, "config": config})
+
+
+def _own_instance(request: HttpRequest, case_id: int, instance_id: int) -> Instance:
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    return get_object_or_404(Instance, pk=instance_id, series__case=case)
+
+
+@permission_required("cases.author_case")
+def instance_dicom(request: HttpRequest, case_id: int, instance_id: int) -> FileResponse:
+    """The first-pass (header de-identified) file, for the author's editor only."""
+    instance = _own_instance(request, case_id, instance_id)
+    path = storage.resolve_inside(settings.WORKING_ROOT, instance.working_file)
+    response = FileResponse(path.open("rb"), content_type="application/dicom")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise editing.EditsInvalid("the request body is not a JSON object")
+    return body
+
+
+@require_http_methods(["PUT"])
+@permission_required("cases.author_case")
+def instance_edits(request: HttpRequest, case_id: int, instance_id: int) -> JsonResponse:
+    instance = _own_instance(request, case_id, instance_id)
+    try:
+        body = _json_body(request)
+        editing.instance_edits_save(
+            instance=instance,
+            by=request.user,
+            blackouts=list(body.get("blackouts", [])),
+            reviewed=bool(body.get("reviewed", False)),
+        )
+    except editing.EditsInvalid as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"ok": True})
+
+
+@require_http_methods(["PUT"])
+@permission_required("cases.author_case")
+def series_crop(request: HttpRequest, case_id: int, series_id: int) -> JsonResponse:
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    series = get_object_or_404(Series, pk=series_id, case=case)
+    try:
+        editing.series_crop_save(
+            series=series, by=request.user, crop=_json_body(request).get("crop")
+        )
+    except editing.EditsInvalid as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"ok": True})
+
+
+@permission_required("cases.author_case")
+def case_write(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    if case.status != Case.Status.DRAFT:
+        messages.error(request, "Only a draft can be changed.")
+        return redirect(case)
+    form = CaseWriteUpForm(request.POST or None, instance=case)
+    if request.method == "POST" and form.is_valid():
+        services.case_write_up_save(form=form, by=request.user)
+        messages.success(request, "Saved.")
+        return redirect(case)
+    return render(request, "cases/case_write.html", {"case": case, "form": form})
+
+
+@require_POST
+@permission_required("cases.author_case")
+def case_publish(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    form = PublishForm(request.POST)
+    form.is_valid()
+    try:
+        case_publish_request(case=case, by=request.user, checklist=form.cleaned_data)
+    except PublishBlocked as exc:
+        for reason in exc.reasons:
+            messages.error(request, reason)
+    else:
+        messages.success(request, "Publishing: the final check runs over every image.")
+    return redirect(case)

@@ -30,6 +30,27 @@ MATRIX = {
         "post",
         {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 302},
     ),
+    "cases:case_write": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:case_publish": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:case_edit": ("get", {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403}),
+    "cases:instance_dicom": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:instance_edits": (
+        "put",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:series_crop": (
+        "put",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
     "cases:library": ("get", {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 200, Role.ADMIN: 200}),
     "cases:quarantine": (
         "get",
@@ -98,7 +119,9 @@ def test_every_url_of_the_app_is_in_the_matrix():
 @pytest.fixture
 def world(make_user):
     """An author with a published and a draft case, and an open quarantine item."""
-    from cases.models import ImportJob, QuarantineItem
+    from django.conf import settings
+
+    from cases.models import ImportJob, Instance, QuarantineItem, Series
     from cases.services import case_create
     from pacs_bridge.models import PacsNode
 
@@ -113,9 +136,18 @@ def world(make_user):
     job = ImportJob.objects.create(
         case=draft, author=users[Role.AUTHOR], source="pacs", pacs_node=node, status="done"
     )
+    series = Series.objects.create(
+        case=draft, series_instance_uid="2.25.1", study_instance_uid="2.25.2"
+    )
+    (settings.WORKING_ROOT / "matrix.dcm").parent.mkdir(parents=True, exist_ok=True)
+    (settings.WORKING_ROOT / "matrix.dcm").write_bytes(b"\0" * 132)
+    instance = Instance.objects.create(
+        series=series, sop_instance_uid="2.25.3", sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
+        rows=64, columns=64, working_file="matrix.dcm",
+    )  # fmt: skip
     return {
         "users": users, "published": published, "draft": draft, "item": item, "node": node,
-        "job": job,
+        "job": job, "instance": instance,
     }  # fmt: skip
 
 
@@ -124,6 +156,12 @@ def _url(name: str, world) -> str:
     if base in ("cases:case_detail", "cases:case_withdraw"):
         case = world["draft"] if name.endswith("[draft]") else world["published"]
         return reverse(base, args=[case.pk])
+    if base in ("cases:case_edit", "cases:case_write", "cases:case_publish"):
+        return reverse(base, args=[world["draft"].pk])
+    if base in ("cases:instance_dicom", "cases:instance_edits"):
+        return reverse(base, args=[world["draft"].pk, world["instance"].pk])
+    if base == "cases:series_crop":
+        return reverse(base, args=[world["draft"].pk, world["instance"].series_id])
     if base == "cases:quarantine_discard":
         return reverse(base, args=[world["item"].pk])
     if base == "pacs_bridge:study":
@@ -140,7 +178,10 @@ def test_each_role_gets_exactly_what_it_may(client, world, name, who):
     if who != ANON:
         client.force_login(world["users"][who])
     url = _url(name, world)
-    response = getattr(client, method)(url)
+    if method == "put":
+        response = client.put(url, data="{}", content_type="application/json")
+    else:
+        response = getattr(client, method)(url)
     want = expected[who]
     if want == LOGIN:
         assert response.status_code == 302, (url, who, response.status_code)
