@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:case_id>/edit/", views.case_edit, name="case_edit"),
     path("<int:case_id>/write/", views.case_write, name="case_write"),
     path("<int:case_id>/publish/", views.case_publish, name="case_publish"),
+    path("<int:case_id>/upload/", views.case_upload, name="case_upload"),
     path(
         "<int:case_id>/instances/<int:instance_id>/dicom",
         views.instance_dicom,

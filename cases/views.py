@@ -15,6 +15,7 @@ from cases import editing, selectors, services, storage
 from cases.forms import CaseWriteUpForm, LibrarySearchForm, PublishForm
 from cases.models import Case, Instance, QuarantineItem, Series
 from cases.publish import CHECKLIST, PublishBlocked, case_publish_request, publish_blockers
+from cases.uploads import uploads_ingest
 
 
 @permission_required("cases.author_case")
@@ -177,4 +178,25 @@ def case_publish(request: HttpRequest, case_id: int) -> HttpResponse:
             messages.error(request, reason)
     else:
         messages.success(request, "Publishing: the final check runs over every image.")
+    return redirect(case)
+
+
+@require_POST
+@permission_required("cases.author_case")
+def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    files = request.FILES.getlist("files")
+    if case.status != Case.Status.DRAFT or not files:
+        messages.error(request, "Choose DICOM files or pictures to add to a draft case.")
+        return redirect(case)
+    job, outcome = uploads_ingest(case=case, by=request.user, files=files)
+    messages.success(
+        request,
+        f"{outcome.instances} image(s) added and de-identified"
+        + (
+            f"; {outcome.quarantined} put in quarantine: {'; '.join(outcome.reasons)}"
+            if outcome.quarantined
+            else "."
+        ),  # fmt: skip
+    )
     return redirect(case)

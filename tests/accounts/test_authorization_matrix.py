@@ -38,6 +38,10 @@ MATRIX = {
         "post",
         {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
+    "cases:case_upload": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
     "cases:case_edit": ("get", {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403}),
     "cases:instance_dicom": (
         "get",
@@ -156,7 +160,7 @@ def _url(name: str, world) -> str:
     if base in ("cases:case_detail", "cases:case_withdraw"):
         case = world["draft"] if name.endswith("[draft]") else world["published"]
         return reverse(base, args=[case.pk])
-    if base in ("cases:case_edit", "cases:case_write", "cases:case_publish"):
+    if base in ("cases:case_edit", "cases:case_write", "cases:case_publish", "cases:case_upload"):
         return reverse(base, args=[world["draft"].pk])
     if base in ("cases:instance_dicom", "cases:instance_edits"):
         return reverse(base, args=[world["draft"].pk, world["instance"].pk])
