@@ -189,14 +189,9 @@ def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
     if case.status != Case.Status.DRAFT or not files:
         messages.error(request, "Choose DICOM files or pictures to add to a draft case.")
         return redirect(case)
-    job, outcome = uploads_ingest(case=case, by=request.user, files=files)
-    messages.success(
-        request,
-        f"{outcome.instances} image(s) added and de-identified"
-        + (
-            f"; {outcome.quarantined} put in quarantine: {'; '.join(outcome.reasons)}"
-            if outcome.quarantined
-            else "."
-        ),  # fmt: skip
-    )
+    _, outcome = uploads_ingest(case=case, by=request.user, files=files)
+    text = f"{outcome.instances} image(s) added and de-identified."
+    if outcome.quarantined:
+        text += f" {outcome.quarantined} put in quarantine: {'; '.join(outcome.reasons)}"
+    messages.success(request, text)
     return redirect(case)
