@@ -23,6 +23,11 @@ urlpatterns = [
         name="instance_edits",
     ),
     path("<int:case_id>/series/<int:series_id>/crop/", views.series_crop, name="series_crop"),
+    path(
+        "<int:case_id>/published/<int:instance_id>/dicom",
+        views.published_dicom,
+        name="published_dicom",
+    ),
     path("library/", views.library, name="library"),
     path("quarantine/", views.quarantine, name="quarantine"),
     path("quarantine/<int:item_id>/discard/", views.quarantine_discard, name="quarantine_discard"),

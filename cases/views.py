@@ -195,3 +195,18 @@ def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
         text += f" {outcome.quarantined} put in quarantine: {'; '.join(outcome.reasons)}"
     messages.success(request, text)
     return redirect(case)
+
+
+@permission_required("cases.view_library")
+def published_dicom(request: HttpRequest, case_id: int, instance_id: int) -> FileResponse:
+    """A published (second-pass, verified) file, for anyone who may see the case."""
+    case = selectors.case_get_for_viewer(user=request.user, case_id=case_id)
+    if case.status != Case.Status.PUBLISHED:
+        raise PermissionDenied
+    instance = get_object_or_404(
+        Instance, pk=instance_id, series__case=case, status=Instance.Status.PUBLISHED
+    )
+    path = storage.resolve_inside(settings.PUBLISHED_ROOT, instance.published_file)
+    response = FileResponse(path.open("rb"), content_type="application/dicom")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

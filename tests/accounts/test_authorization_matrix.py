@@ -42,6 +42,10 @@ MATRIX = {
         "post",
         {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
+    "cases:published_dicom": (
+        "get",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 200, Role.ADMIN: 200},
+    ),
     "cases:case_edit": ("get", {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403}),
     "cases:instance_dicom": (
         "get",
@@ -149,9 +153,18 @@ def world(make_user):
         series=series, sop_instance_uid="2.25.3", sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
         rows=64, columns=64, working_file="matrix.dcm",
     )  # fmt: skip
+    published_series = Series.objects.create(
+        case=published, series_instance_uid="2.25.4", study_instance_uid="2.25.5"
+    )
+    (settings.PUBLISHED_ROOT / "matrix.dcm").parent.mkdir(parents=True, exist_ok=True)
+    (settings.PUBLISHED_ROOT / "matrix.dcm").write_bytes(b"\0" * 132)
+    published_instance = Instance.objects.create(
+        series=published_series, sop_instance_uid="2.25.6", sop_class_uid="1.2.3",
+        rows=64, columns=64, working_file="", published_file="matrix.dcm", status="published",
+    )  # fmt: skip
     return {
         "users": users, "published": published, "draft": draft, "item": item, "node": node,
-        "job": job, "instance": instance,
+        "job": job, "instance": instance, "published_instance": published_instance,
     }  # fmt: skip
 
 
@@ -164,6 +177,8 @@ def _url(name: str, world) -> str:
         return reverse(base, args=[world["draft"].pk])
     if base in ("cases:instance_dicom", "cases:instance_edits"):
         return reverse(base, args=[world["draft"].pk, world["instance"].pk])
+    if base == "cases:published_dicom":
+        return reverse(base, args=[world["published"].pk, world["published_instance"].pk])
     if base == "cases:series_crop":
         return reverse(base, args=[world["draft"].pk, world["instance"].series_id])
     if base == "cases:quarantine_discard":
