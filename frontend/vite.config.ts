@@ -1,6 +1,6 @@
 // Vite builds the browser code into dist/, which Django serves under /static/viewer/.
 // cornerstone3D needs Vite (not esbuild) for its web-worker and wasm codecs.
-import { defineConfig } from "vite";
+import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   base: "/static/viewer/",

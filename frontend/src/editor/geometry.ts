@@ -96,15 +96,13 @@ export function appliesTo(frames: Frames, frame: number): boolean {
   return frames === "all" || frames.includes(frame);
 }
 
-/** The blackout an accepted OCR proposal becomes. */
+/**
+ * The blackout an accepted OCR proposal becomes: always on every frame. OCR reads only a
+ * sample of a cine's frames and can miss text on some of them; text burned into a cine
+ * stays where it is, and a box over a band that is empty on some frames hides nothing.
+ */
 export function proposalToBlackout(p: Rect & { frame: number | null }): Blackout {
-  return {
-    x: p.x,
-    y: p.y,
-    width: p.width,
-    height: p.height,
-    frames: p.frame === null ? "all" : [p.frame],
-  };
+  return { x: p.x, y: p.y, width: p.width, height: p.height, frames: "all" };
 }
 
 export function sameRect(a: Rect, b: Rect): boolean {

@@ -132,6 +132,7 @@ class Editor {
   private drag: { start: Point2; end: Point2 } | null = null;
   private cineTimer: number | null = null;
   private pendingSaves = 0;
+  private saveChains = new Map<string, Promise<void>>();
 
   // DOM
   private root: HTMLElement;
@@ -525,6 +526,16 @@ class Editor {
     this.apply(this.state.undo());
   }
 
+  /**
+   * One save at a time per URL, each sending the state as it is when it goes out: saves
+   * can never land out of order and leave an older set of boxes on the server.
+   */
+  private queue(url: string, send: () => Promise<void>): Promise<void> {
+    const next = (this.saveChains.get(url) ?? Promise.resolve()).catch(() => undefined).then(send);
+    this.saveChains.set(url, next);
+    return next;
+  }
+
   private apply(touched: Touched): void {
     this.renderSide();
     this.drawOverlay();
@@ -532,11 +543,19 @@ class Editor {
     const saves: Promise<void>[] = [];
     for (const id of touched.instances) {
       const inst = all.find((i) => i.id === id)!;
-      saves.push(saveEdits(fetch, inst.edits_url, this.config.csrf_token, this.state.edits(id)));
+      saves.push(
+        this.queue(inst.edits_url, () =>
+          saveEdits(fetch, inst.edits_url, this.config.csrf_token, this.state.edits(id)),
+        ),
+      );
     }
     for (const id of touched.series) {
       const s = this.config.series.find((x) => x.id === id)!;
-      saves.push(saveCrop(fetch, s.crop_url, this.config.csrf_token, this.state.crop(id)));
+      saves.push(
+        this.queue(s.crop_url, () =>
+          saveCrop(fetch, s.crop_url, this.config.csrf_token, this.state.crop(id)),
+        ),
+      );
     }
     if (!saves.length) return;
     this.pendingSaves++;
