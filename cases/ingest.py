@@ -68,6 +68,20 @@ def quarantine_file(
     )
 
 
+def age_band(age: str) -> str:
+    """A decade band from a de-identified Patient's Age ("076Y" → "70-79"; 90+ stays
+    "90+"); children under two by months or weeks ("0-1"). Empty if unknown."""
+    if len(age) != 4 or not age[:3].isdigit() or age[3] not in "DWMY":
+        return ""
+    years = int(age[:3]) if age[3] == "Y" else 0
+    if years >= 90:
+        return "90+"
+    if years < 2:
+        return "0-1"
+    low = years // 10 * 10
+    return f"{low}-{low + 9}"
+
+
 def _record_instance(case: Case, result: FirstPassResult) -> Instance:
     info = result.info
     assert info is not None and result.output is not None and result.fingerprint is not None
@@ -101,6 +115,9 @@ def _record_instance(case: Case, result: FirstPassResult) -> Instance:
             "fingerprint": result.fingerprint.to_json(),
         },
     )
+    band = age_band(info.patient_age)
+    if not case.patient_age_band and band:
+        Case.objects.filter(pk=case.pk, patient_age_band="").update(patient_age_band=band)
     if not case.patient_sex and info.patient_sex in ("F", "M", "O"):
         Case.objects.filter(pk=case.pk, patient_sex="").update(patient_sex=info.patient_sex)
     if not case.modality and info.modality:

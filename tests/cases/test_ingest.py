@@ -97,3 +97,20 @@ def test_only_an_admin_can_open_the_key_and_each_opening_is_audited(
     assert response.status_code == 200
     assert PLANTED["PatientID"] in response.content.decode()
     assert AuditEvent.objects.filter(action="reid.reveal", actor=admin_user, case=case).exists()
+
+
+@pytest.mark.parametrize(
+    ("age", "band"),
+    [("076Y", "70-79"), ("090Y", "90+"), ("005Y", "0-9"), ("011M", "0-1"), ("", ""), ("7Y", "")],
+)
+def test_the_case_gets_a_decade_age_band_from_the_de_identified_age(age, band):
+    from cases.ingest import age_band
+
+    assert age_band(age) == band
+
+
+def test_the_age_band_and_sex_come_from_the_de_identified_header(author, raw):
+    case = case_create(author=author)
+    files_ingest(case=case, paths=[raw("a.dcm", dirty_ct(1))])
+    case.refresh_from_db()
+    assert (case.patient_age_band, case.patient_sex) == ("70-79", "F")
