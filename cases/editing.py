@@ -75,3 +75,65 @@ def series_crop_save(
     series.save(update_fields=["crop"])
     audit_record(actor=by, action="series.crop", case=series.case, target=f"series:{series.pk}")
     return series
+
+
+ANNOTATION_FIELDS = {
+    "arrow": ("x1", "y1", "x2", "y2"),
+    "ellipse": ("x", "y", "width", "height"),
+    "text": ("x", "y"),
+}
+MAX_ANNOTATIONS = 50
+MAX_LABEL = 80
+
+
+def _annotation_clean(item: Any, instance: Instance) -> dict[str, Any]:
+    if not isinstance(item, dict) or item.get("type") not in ANNOTATION_FIELDS:
+        raise EditsInvalid("an annotation is an arrow, an ellipse or a text label")
+    kind = item["type"]
+    clean: dict[str, Any] = {"type": kind}
+    for key in ANNOTATION_FIELDS[kind]:
+        value = item.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise EditsInvalid(f"the {kind}'s {key} is not a number")
+        limit = instance.columns if key.startswith(("x", "w")) else instance.rows
+        if not 0 <= value <= limit:
+            raise EditsInvalid(
+                f"the {kind} does not fit the {instance.columns}x{instance.rows} image"
+            )
+        clean[key] = round(float(value), 1)
+    if kind == "ellipse" and (
+        clean["x"] + clean["width"] > instance.columns
+        or clean["y"] + clean["height"] > instance.rows
+    ):
+        raise EditsInvalid(f"the ellipse does not fit the {instance.columns}x{instance.rows} image")
+    if kind == "text":
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_LABEL:
+            raise EditsInvalid(f"a label is 1 to {MAX_LABEL} characters")
+        clean["text"] = text.strip()
+    frame = item.get("frame", 0)
+    if isinstance(frame, bool) or not isinstance(frame, int):
+        raise EditsInvalid("an annotation's frame is a number")
+    if not 0 <= frame < max(1, instance.number_of_frames):
+        raise EditsInvalid(f"the image has {instance.number_of_frames} frame(s)")
+    clean["frame"] = frame
+    return clean
+
+
+def instance_annotations_save(
+    *, instance: Instance, by: AbstractBaseUser, annotations: Any
+) -> Instance:
+    """Arrows, ellipses and labels for teaching: data shown over the image, never pixels."""
+    _require_draft(instance.series.case)
+    if not isinstance(annotations, list) or len(annotations) > MAX_ANNOTATIONS:
+        raise EditsInvalid(f"annotations are a list of at most {MAX_ANNOTATIONS}")
+    instance.annotations = [_annotation_clean(a, instance) for a in annotations]
+    instance.save(update_fields=["annotations"])
+    audit_record(
+        actor=by,
+        action="instance.annotations",
+        case=instance.series.case,
+        target=f"instance:{instance.pk}",
+        detail={"annotations": len(instance.annotations)},
+    )
+    return instance

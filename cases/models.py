@@ -127,6 +127,11 @@ class Instance(models.Model):
     proposed_regions = models.JSONField(default=list, blank=True)
     # The author's edits as data: [{"x", "y", "width", "height", "frames": "all" | [..]}].
     blackouts = models.JSONField(default=list, blank=True)
+    # Teaching annotations, shown over the image and never burned into it: arrows
+    # {"type": "arrow", "x1", "y1", "x2", "y2"}, ellipses {"type": "ellipse", "x", "y",
+    # "width", "height"} and labels {"type": "text", "x", "y", "text"}, each with the
+    # "frame" (0-based) it belongs to, in pixel coordinates of the uncropped image.
+    annotations = models.JSONField(default=list, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     # Keyed hashes of the identifying tokens of the original, for the verifier.
     fingerprint = models.JSONField(default=dict, blank=True)

@@ -90,9 +90,63 @@ def editor_config(*, case: Case) -> dict[str, object]:
                         "reviewed": i.reviewed_at is not None,
                         "proposed": i.proposed_regions,
                         "blackouts": i.blackouts,
+                        "annotations": i.annotations,
+                        "annotations_url": reverse(
+                            "cases:instance_annotations", args=[case.pk, i.pk]
+                        ),
                     }
                     for i in series.instances.all()
                 ],
             }
         )
     return {"case_id": case.pk, "series": series_list}
+
+
+def _annotations_in_crop(annotations: list[dict], crop: dict | None) -> list[dict]:
+    """Annotations are drawn on the uncropped image: move them onto the published one."""
+    if not crop:
+        return list(annotations)
+    dx, dy = crop["x"], crop["y"]
+    moved = []
+    for a in annotations:
+        a = dict(a)
+        for keys, offset in ((("x", "x1", "x2"), dx), (("y", "y1", "y2"), dy)):
+            for key in keys:
+                if key in a:
+                    a[key] = round(a[key] - offset, 1)
+        moved.append(a)
+    return moved
+
+
+def viewer_config(*, case: Case) -> dict[str, object]:
+    """What the read-only library viewer needs: the published images of each series."""
+    from django.urls import reverse
+
+    from cases.models import Instance
+
+    series_list = []
+    for series in case.series.prefetch_related("instances").order_by("order", "pk"):
+        crop = series.crop
+        instances = [
+            {
+                "id": i.pk,
+                "url": reverse("cases:published_dicom", args=[case.pk, i.pk]),
+                "frames": i.number_of_frames,
+                # Publishing applies the crop, so the published image has the crop's size.
+                "rows": crop["height"] if crop else i.rows,
+                "columns": crop["width"] if crop else i.columns,
+                "annotations": _annotations_in_crop(i.annotations, crop),
+            }
+            for i in series.instances.all()
+            if i.status == Instance.Status.PUBLISHED
+        ]
+        if instances:
+            series_list.append(
+                {
+                    "id": series.pk,
+                    "description": series.description,
+                    "modality": series.modality,
+                    "instances": instances,
+                }
+            )
+    return {"case_id": case.pk, "readonly": True, "series": series_list}

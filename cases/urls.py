@@ -22,6 +22,11 @@ urlpatterns = [
         views.instance_edits,
         name="instance_edits",
     ),
+    path(
+        "<int:case_id>/instances/<int:instance_id>/annotations/",
+        views.instance_annotations,
+        name="instance_annotations",
+    ),
     path("<int:case_id>/series/<int:series_id>/crop/", views.series_crop, name="series_crop"),
     path(
         "<int:case_id>/published/<int:instance_id>/dicom",

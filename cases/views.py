@@ -38,6 +38,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         case.author_id == request.user.pk or request.user.has_perm("cases.withdraw_any_case")
     )
     context = {"case": case, "can_withdraw": can_withdraw}
+    if case.status == Case.Status.PUBLISHED:
+        context["viewer_config"] = selectors.viewer_config(case=case)
     if case.author_id == request.user.pk and case.status == Case.Status.DRAFT:
         context["publish_form"] = PublishForm()
         # What stands in the way besides the checklist, which the form itself asks.
@@ -131,6 +133,21 @@ def instance_edits(request: HttpRequest, case_id: int, instance_id: int) -> Json
             by=request.user,
             blackouts=list(body.get("blackouts", [])),
             reviewed=bool(body.get("reviewed", False)),
+        )
+    except editing.EditsInvalid as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"ok": True})
+
+
+@require_http_methods(["PUT"])
+@permission_required("cases.author_case")
+def instance_annotations(request: HttpRequest, case_id: int, instance_id: int) -> JsonResponse:
+    instance = _own_instance(request, case_id, instance_id)
+    try:
+        editing.instance_annotations_save(
+            instance=instance,
+            by=request.user,
+            annotations=_json_body(request).get("annotations", []),
         )
     except editing.EditsInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=400)

@@ -10,7 +10,7 @@ export default defineConfig({
     manifest: true,
     emptyOutDir: true,
     rollupOptions: {
-      input: { main: "src/main.ts", job: "src/job.ts", editor: "src/editor/main.ts" },
+      input: { main: "src/main.ts", job: "src/job.ts", editor: "src/editor/main.ts", viewer: "src/viewer/main.ts" },
     },
   },
   worker: { format: "es" },

@@ -55,6 +55,10 @@ MATRIX = {
         "put",
         {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
+    "cases:instance_annotations": (
+        "put",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
     "cases:series_crop": (
         "put",
         {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
@@ -175,7 +179,7 @@ def _url(name: str, world) -> str:
         return reverse(base, args=[case.pk])
     if base in ("cases:case_edit", "cases:case_write", "cases:case_publish", "cases:case_upload"):
         return reverse(base, args=[world["draft"].pk])
-    if base in ("cases:instance_dicom", "cases:instance_edits"):
+    if base in ("cases:instance_dicom", "cases:instance_edits", "cases:instance_annotations"):
         return reverse(base, args=[world["draft"].pk, world["instance"].pk])
     if base == "cases:published_dicom":
         return reverse(base, args=[world["published"].pk, world["published_instance"].pk])

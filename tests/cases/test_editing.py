@@ -82,3 +82,67 @@ def test_the_dicom_endpoint_serves_only_the_de_identified_working_copy(
     assert response["Content-Type"] == "application/dicom"
     assert data == (settings.WORKING_ROOT / cine.working_file).read_bytes()
     assert b"ZEBRAFISH" not in data
+
+
+ARROW = {"type": "arrow", "x1": 100, "y1": 80, "x2": 60, "y2": 40.25, "frame": 2}
+ELLIPSE = {"type": "ellipse", "x": 20, "y": 30, "width": 40, "height": 20, "frame": 0}
+LABEL = {"type": "text", "x": 10, "y": 50, "text": " Mass ", "frame": 0}
+
+
+def test_annotations_are_kept_as_data_and_shown_on_the_cropped_published_image(cine, author):
+    from cases.editing import instance_annotations_save
+    from cases.selectors import viewer_config
+
+    instance_annotations_save(instance=cine, by=author, annotations=[ARROW, ELLIPSE, LABEL])
+    cine.refresh_from_db()
+    assert cine.annotations == [
+        {**ARROW, "x1": 100.0, "y1": 80.0, "x2": 60.0, "y2": 40.2},
+        {**ELLIPSE, "x": 20.0, "y": 30.0, "width": 40.0, "height": 20.0},
+        {**LABEL, "x": 10.0, "y": 50.0, "text": "Mass"},
+    ]
+    assert cine.blackouts == [] and cine.reviewed_at is None  # not an edit of the pixels
+    series_crop_save(
+        series=cine.series, by=author, crop={"x": 5, "y": 20, "width": 150, "height": 90}
+    )
+    Case.objects.filter(pk=cine.series.case_id).update(status=Case.Status.PUBLISHED)
+    Instance.objects.filter(pk=cine.pk).update(status=Instance.Status.PUBLISHED)
+    config = viewer_config(case=Case.objects.get(pk=cine.series.case_id))
+    (shown,) = config["series"][0]["instances"]
+    assert (shown["rows"], shown["columns"], shown["frames"]) == (90, 150, 4)
+    assert shown["annotations"][0] == {
+        **cine.annotations[0],
+        "x1": 95.0,
+        "y1": 60.0,
+        "x2": 55.0,
+        "y2": 20.2,
+    }
+    assert shown["annotations"][2]["text"] == "Mass"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "match"),
+    [
+        ({**ARROW, "x2": 9999}, "does not fit"),
+        ({**ELLIPSE, "width": 200}, "does not fit"),
+        ({**ARROW, "frame": 4}, "4 frame"),
+        ({**LABEL, "text": ""}, "characters"),
+        ({**LABEL, "text": "x" * 81}, "characters"),
+        ({**ARROW, "y1": "1"}, "not a number"),
+        ({"type": "polygon"}, "arrow, an ellipse"),
+    ],
+)
+def test_an_annotation_that_does_not_fit_is_refused(cine, author, annotation, match):
+    from cases.editing import instance_annotations_save
+
+    with pytest.raises(EditsInvalid, match=match):
+        instance_annotations_save(instance=cine, by=author, annotations=[annotation])
+
+
+def test_the_annotations_endpoint_is_for_drafts_only(client, cine, author):
+    client.force_login(author)
+    url = reverse("cases:instance_annotations", args=[cine.series.case_id, cine.pk])
+    body = json.dumps({"annotations": [LABEL]})
+    assert client.put(url, data=body, content_type="application/json").status_code == 200
+    Case.objects.filter(pk=cine.series.case_id).update(status=Case.Status.PUBLISHED)
+    response = client.put(url, data=body, content_type="application/json")
+    assert response.status_code == 400 and "closed" in response.json()["error"]

@@ -39,3 +39,12 @@ export function saveEdits(
 export function saveCrop(fetchFn: Fetch, url: string, csrfToken: string, crop: Rect | null): Promise<void> {
   return put(fetchFn, url, csrfToken, { crop });
 }
+
+export function saveAnnotations(
+  fetchFn: Fetch,
+  url: string,
+  csrfToken: string,
+  annotations: unknown[],
+): Promise<void> {
+  return put(fetchFn, url, csrfToken, { annotations });
+}

@@ -2,31 +2,15 @@
 //
 // cornerstone3D renders a STACK viewport (one imageId per frame); boxes are drawn by our
 // own drag handling in "Box"/"Crop" mode and shown in an SVG overlay that follows the
-// camera. Pixel maths lives in geometry.ts, the edits and undo stack in state.ts.
+// camera. The stack viewport itself is viewport.ts (shared with the library viewer); pixel
+// maths lives in geometry.ts, the edits and undo stack in state.ts.
 
-import {
-  Enums as csEnums,
-  RenderingEngine,
-  init as coreInit,
-  type Types,
-} from "@cornerstonejs/core";
-import { init as dicomImageLoaderInit } from "@cornerstonejs/dicom-image-loader";
-import {
-  Enums as toolEnums,
-  PanTool,
-  StackScrollTool,
-  ToolGroupManager,
-  WindowLevelTool,
-  ZoomTool,
-  addTool,
-  init as toolsInit,
-} from "@cornerstonejs/tools";
-
-import { saveCrop, saveEdits } from "./api";
+import { type Annotation, annotationDefs, describeAnnotation, drawAnnotations } from "./annotations";
+import { saveAnnotations, saveCrop, saveEdits } from "./api";
+// Each entry imports its own CSS: the manifest lists an entry's CSS, not its shared chunks'.
 import "./editor.css";
 import {
   type Blackout,
-  type ImageGeometry,
   type InstanceShape,
   type Point2,
   type Rect,
@@ -35,18 +19,13 @@ import {
   appliesTo,
   cropFor,
   dragToPixelRect,
-  imageIdFor,
   isUsable,
-  pixelToWorld,
   propagate,
   proposalAccepted,
   proposalToBlackout,
-  rectCorners,
-  stackEntries,
-  voiRange,
-  worldToPixel,
 } from "./geometry";
 import { EditState, type Touched } from "./state";
+import { StackView, el, svg } from "./viewport";
 
 interface Proposed extends Rect {
   frame: number | null;
@@ -66,6 +45,8 @@ interface InstanceConfig {
   edits_url: string;
   proposed: Proposed[];
   blackouts: Blackout[];
+  annotations: Annotation[];
+  annotations_url: string;
 }
 
 interface SeriesConfig {
@@ -90,62 +71,28 @@ declare global {
   }
 }
 
-type Mode = "navigate" | "box" | "crop";
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-const PRESETS: [string, number, number][] = [
-  ["Soft tissue", 40, 400],
-  ["Lung", -600, 1500],
-  ["Bone", 300, 1500],
-];
-const ENGINE_ID = "editor-engine";
-const VIEWPORT_ID = "editor-viewport";
-const TOOL_GROUP_ID = "editor-tools";
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
-
-function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  return node;
-}
+type Mode = "navigate" | "box" | "crop" | "arrow" | "ellipse" | "text";
 
 const describeFrames = (b: Blackout) =>
   b.frames === "all" ? "all frames" : `frame ${b.frames.map((f) => f + 1).join(", ")}`;
 
 class Editor {
-  private series: SeriesConfig;
-  private entries: StackEntry[] = [];
   private state: EditState;
   private rejected = new Set<string>(); // `${instanceId}:${index}`, this page view only
   private mode: Mode = "navigate";
-  private viewport!: Types.IStackViewport;
+  private view: StackView<InstanceConfig, SeriesConfig>;
   private drag: { start: Point2; end: Point2 } | null = null;
-  private cineTimer: number | null = null;
   private pendingSaves = 0;
   private saveChains = new Map<string, Promise<void>>();
 
   // DOM
   private root: HTMLElement;
-  private element = el("div", { class: "ed-viewport", "data-testid": "viewport" });
-  private overlay = svg("svg", { class: "ed-overlay" }) as SVGSVGElement;
-  private counter = el("span", { "data-testid": "frame-counter" });
   private saveStatus = el("span", { "data-testid": "save-status", class: "ed-save" });
   private alert = el("div", { role: "alert", class: "ed-alert", "data-testid": "alert" });
   private scope = el("select", { "data-testid": "scope", "aria-label": "Box applies to" });
   private side = el("aside", { class: "ed-side" });
   private modeButtons = new Map<Mode, HTMLButtonElement>();
   private undoButton = el("button", { type: "button", "data-testid": "undo" }, "Undo");
-  private cineButton = el("button", { type: "button", "data-testid": "cine" }, "Play");
   private removeCrop = el("button", { type: "button", "data-testid": "remove-crop" }, "Remove crop");
 
   constructor(
@@ -153,7 +100,13 @@ class Editor {
     private config: EditorConfig,
   ) {
     this.root = root;
-    this.series = config.series[0];
+    this.view = new StackView(config.series, "editor", {
+      onRender: () => {
+        this.drawOverlay();
+        window.__editorReady = true;
+      },
+      onNewImage: () => this.renderSide(),
+    });
     const instances: [number, { blackouts: Blackout[]; reviewed: boolean }][] = [];
     for (const s of config.series)
       for (const i of s.instances) instances.push([i.id, { blackouts: i.blackouts, reviewed: i.reviewed }]);
@@ -168,18 +121,15 @@ class Editor {
 
   private buildDom(): void {
     const bar = el("div", { class: "ed-toolbar", role: "toolbar" });
-    if (this.config.series.length > 1) {
-      const picker = el("select", { "data-testid": "series", "aria-label": "Series" });
-      this.config.series.forEach((s, i) =>
-        picker.append(el("option", { value: String(i) }, `${s.modality} · ${s.description || `series ${s.id}`}`)),
-      );
-      picker.addEventListener("change", () => void this.showSeries(this.config.series[Number(picker.value)]));
-      bar.append(el("label", {}, "Series ", picker));
-    }
+    const picker = this.view.seriesPicker();
+    if (picker) bar.append(picker);
     const modes: [Mode, string, string][] = [
       ["navigate", "Navigate", "nav-mode"],
       ["box", "Box", "box-mode"],
       ["crop", "Crop", "crop-mode"],
+      ["arrow", "Arrow", "arrow-mode"],
+      ["ellipse", "Ellipse", "ellipse-mode"],
+      ["text", "Label", "text-mode"],
     ];
     const modeGroup = el("span", { class: "ed-group" });
     for (const [mode, label, testid] of modes) {
@@ -197,39 +147,19 @@ class Editor {
     this.scope.value = "instance";
     this.undoButton.addEventListener("click", () => this.undo());
     this.removeCrop.addEventListener("click", () => this.apply(this.state.setCrop(this.series.id, null)));
-    const presets = el("span", { class: "ed-group" });
-    for (const [name, center, width] of PRESETS) {
-      const b = el("button", { type: "button", "data-testid": `preset-${name.toLowerCase().replace(" ", "-")}` }, name);
-      b.title = `W ${width} / L ${center}`;
-      b.addEventListener("click", () => {
-        this.viewport.setProperties({ voiRange: voiRange(center, width) });
-        this.viewport.render();
-      });
-      presets.append(b);
-    }
-    const reset = el("button", { type: "button", "data-testid": "reset-view" }, "Reset view");
-    reset.addEventListener("click", () => {
-      this.viewport.resetCamera();
-      this.viewport.resetProperties();
-      this.viewport.render();
-    });
-    this.cineButton.addEventListener("click", () => this.toggleCine());
     bar.append(
       modeGroup,
       el("label", {}, "Box applies to ", this.scope),
       this.undoButton,
       this.removeCrop,
-      presets,
-      reset,
-      this.cineButton,
+      ...this.view.viewControls(),
     );
 
-    const stage = el("div", { class: "ed-stage" }, this.element, this.overlay);
-    const status = el("div", { class: "ed-status" }, this.counter, this.saveStatus);
+    const stage = this.view.stage();
+    const status = el("div", { class: "ed-status" }, this.view.counter, this.saveStatus);
     const main = el("div", { class: "ed-main" }, el("div", { class: "ed-left" }, stage, status), this.side);
     this.root.replaceChildren(bar, this.alert, main);
-    this.element.addEventListener("contextmenu", (e) => e.preventDefault());
-    this.element.addEventListener("mousedown", (e) => this.onMouseDown(e));
+    this.view.element.addEventListener("mousedown", (e) => this.onMouseDown(e));
     window.addEventListener("mousemove", (e) => this.onMouseMove(e));
     window.addEventListener("mouseup", (e) => this.onMouseUp(e));
   }
@@ -237,162 +167,83 @@ class Editor {
   // ---- cornerstone ----------------------------------------------------------------------
 
   async start(): Promise<void> {
-    await coreInit();
-    dicomImageLoaderInit({ maxWebWorkers: 1 });
-    toolsInit();
-    const engine = new RenderingEngine(ENGINE_ID);
-    engine.enableElement({
-      viewportId: VIEWPORT_ID,
-      type: csEnums.ViewportType.STACK,
-      element: this.element as HTMLDivElement,
-    });
-    this.viewport = engine.getViewport(VIEWPORT_ID) as Types.IStackViewport;
-
-    for (const tool of [PanTool, ZoomTool, WindowLevelTool, StackScrollTool]) addTool(tool);
-    const group = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!;
-    for (const tool of [PanTool, ZoomTool, WindowLevelTool, StackScrollTool]) group.addTool(tool.toolName);
-    group.addViewport(VIEWPORT_ID, ENGINE_ID);
-    const { MouseBindings } = toolEnums;
-    group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
-    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
-    group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
-    this.toolGroup = group;
-    this.setMode("navigate");
-
-    const redraw = () => this.drawOverlay();
-    this.element.addEventListener(csEnums.Events.IMAGE_RENDERED, () => {
-      redraw();
-      window.__editorReady = true;
-    });
-    this.element.addEventListener(csEnums.Events.CAMERA_MODIFIED, redraw);
-    this.element.addEventListener(csEnums.Events.STACK_NEW_IMAGE, () => {
-      this.updateCounter();
-      this.renderSide();
-    });
-    new ResizeObserver(() => {
-      engine.resize(true, true);
-      redraw();
-    }).observe(this.element);
-
-    await this.showSeries(this.series);
-  }
-
-  private toolGroup!: NonNullable<ReturnType<typeof ToolGroupManager.createToolGroup>>;
-
-  private async showSeries(series: SeriesConfig): Promise<void> {
-    this.stopCine();
-    this.series = series;
-    this.entries = stackEntries(series.instances.map((i) => i.frames));
-    const imageIds = this.entries.map((e) => {
-      const inst = series.instances[e.instance];
-      return imageIdFor(new URL(inst.url, location.origin).href, e.frame, inst.frames);
-    });
-    await this.viewport.setStack(imageIds, 0);
-    this.viewport.render();
-    this.updateCounter();
-    this.renderSide();
+    await this.view.start();
+    this.setMode(this.mode);
   }
 
   private setMode(mode: Mode): void {
     this.mode = mode;
     for (const [m, b] of this.modeButtons) b.setAttribute("aria-pressed", String(m === mode));
-    this.element.dataset.mode = mode;
-    if (mode === "navigate") {
-      this.toolGroup.setToolActive(PanTool.toolName, {
-        bindings: [{ mouseButton: toolEnums.MouseBindings.Primary }],
-      });
-    } else {
-      this.toolGroup.setToolDisabled(PanTool.toolName);
-    }
+    this.view.element.dataset.mode = mode;
+    this.view.setPan(mode === "navigate");
   }
 
   // ---- where we are ---------------------------------------------------------------------
 
-  private get index(): number {
-    return this.viewport?.getCurrentImageIdIndex() ?? 0;
+  private get series(): SeriesConfig {
+    return this.view.series;
   }
 
   private get entry(): StackEntry {
-    return this.entries[this.index] ?? { instance: 0, frame: 0 };
+    return this.view.entry;
   }
 
   private get instance(): InstanceConfig {
-    return this.series.instances[this.entry.instance];
+    return this.view.instance;
   }
 
   private shape(i: InstanceConfig): InstanceShape {
     return { id: i.id, frames: i.frames, rows: i.rows, columns: i.columns };
   }
 
-  private updateCounter(): void {
-    const { instance, frame } = this.entry;
-    const inst = this.instance;
-    const n = this.series.instances.length;
-    this.counter.textContent =
-      `image ${instance + 1} of ${n} · frame ${frame + 1} of ${Math.max(1, inst.frames)}`;
-    this.cineButton.disabled = inst.frames <= 1;
-  }
-
-  // ---- coordinates ----------------------------------------------------------------------
-
-  private geometry(): ImageGeometry | null {
-    const data = this.viewport.getImageData();
-    return data ? { origin: data.origin, spacing: data.spacing, direction: data.direction } : null;
-  }
-
-  private canvasPoint(e: MouseEvent): Types.Point2 {
-    const r = this.element.getBoundingClientRect();
-    return [e.clientX - r.left, e.clientY - r.top];
-  }
-
-  /** Mouse position → image coordinates of the displayed image. */
-  private toPixel(e: MouseEvent): Point2 | null {
-    const g = this.geometry();
-    if (!g) return null;
-    return worldToPixel(g, this.viewport.canvasToWorld(this.canvasPoint(e)));
-  }
-
-  /** A pixel rect → its on-screen rect in overlay (canvas CSS pixel) coordinates. */
-  private toScreen(rect: Rect): Rect | null {
-    const g = this.geometry();
-    if (!g) return null;
-    const [a, b] = rectCorners(rect).map((p) => this.viewport.worldToCanvas(pixelToWorld(g, p) as Types.Point3));
-    return {
-      x: Math.min(a[0], b[0]),
-      y: Math.min(a[1], b[1]),
-      width: Math.abs(b[0] - a[0]),
-      height: Math.abs(b[1] - a[1]),
-    };
-  }
-
   // ---- drawing boxes --------------------------------------------------------------------
 
   private onMouseDown(e: MouseEvent): void {
     if (this.mode === "navigate" || e.button !== 0) return;
-    const p = this.toPixel(e);
+    const p = this.view.toPixel(e);
     if (!p) return;
     e.preventDefault();
+    if (this.mode === "text") {
+      const text = window.prompt("Label text")?.trim();
+      const inst = this.instance;
+      if (text && p[0] >= 0 && p[1] >= 0 && p[0] <= inst.columns && p[1] <= inst.rows)
+        this.addAnnotation({ type: "text", x: p[0], y: p[1], text: text.slice(0, 80), frame: this.entry.frame });
+      return;
+    }
     this.drag = { start: p, end: p };
   }
 
   private onMouseMove(e: MouseEvent): void {
     if (!this.drag) return;
-    const p = this.toPixel(e);
+    const p = this.view.toPixel(e);
     if (p) this.drag.end = p;
     this.drawOverlay();
   }
 
   private onMouseUp(e: MouseEvent): void {
     if (!this.drag) return;
-    const p = this.toPixel(e);
+    const p = this.view.toPixel(e);
     if (p) this.drag.end = p;
+    if (this.mode === "arrow") {
+      const inst = this.instance;
+      const clamp = (q: Point2): Point2 => [
+        Math.min(Math.max(q[0], 0), inst.columns),
+        Math.min(Math.max(q[1], 0), inst.rows),
+      ];
+      const [a, b] = [clamp(this.drag.start), clamp(this.drag.end)];
+      this.drag = null;
+      if (Math.hypot(b[0] - a[0], b[1] - a[1]) < 4) return this.drawOverlay();
+      return this.addAnnotation({ type: "arrow", x1: a[0], y1: a[1], x2: b[0], y2: b[1], frame: this.entry.frame });
+    }
     const rect = dragToPixelRect(this.drag.start, this.drag.end, this.instance);
     this.drag = null;
     if (!isUsable(rect)) {
       this.drawOverlay();
       return;
     }
-    if (this.mode === "crop") {
+    if (this.mode === "ellipse") {
+      this.addAnnotation({ type: "ellipse", ...rect!, frame: this.entry.frame });
+    } else if (this.mode === "crop") {
       this.apply(this.state.setCrop(this.series.id, rect));
     } else {
       const boxes = propagate(
@@ -407,22 +258,21 @@ class Editor {
   }
 
   private drawOverlay(): void {
-    if (!this.viewport) return;
+    if (!this.view.viewport) return;
     const inst = this.instance;
     const { frame } = this.entry;
     const shapes: SVGElement[] = [];
     const box = (rect: Rect, cls: string) => {
-      const s = this.toScreen(rect);
+      const s = this.view.toScreen(rect);
       if (s) shapes.push(svg("rect", { ...s, class: cls }));
       return s;
     };
-    this.overlay.setAttribute("width", String(this.element.clientWidth));
-    this.overlay.setAttribute("height", String(this.element.clientHeight));
+    this.view.sizeOverlay();
 
     const crop = cropFor(this.state.crop(this.series.id), inst);
     if (crop) {
-      const whole = this.toScreen({ x: 0, y: 0, width: inst.columns, height: inst.rows });
-      const c = this.toScreen(crop);
+      const whole = this.view.toScreen({ x: 0, y: 0, width: inst.columns, height: inst.rows });
+      const c = this.view.toScreen(crop);
       if (whole && c) {
         const path = (r: Rect) => `M${r.x},${r.y}h${r.width}v${r.height}h${-r.width}Z`;
         shapes.push(svg("path", { d: path(whole) + path(c), class: "ed-crop-dim", "fill-rule": "evenodd" }));
@@ -440,11 +290,17 @@ class Editor {
         shapes.push(label);
       }
     });
-    if (this.drag) {
+    shapes.push(...drawAnnotations(inst.annotations, frame, (p) => this.view.toCanvas(p)));
+    if (this.drag && this.mode === "arrow") {
+      const { start, end } = this.drag;
+      const f = this.entry.frame;
+      const preview = [{ type: "arrow" as const, x1: start[0], y1: start[1], x2: end[0], y2: end[1], frame: f }];
+      shapes.push(...drawAnnotations(preview, f, (p) => this.view.toCanvas(p)));
+    } else if (this.drag) {
       const r = dragToPixelRect(this.drag.start, this.drag.end, inst);
       if (r) box(r, this.mode === "crop" ? "ed-crop" : "ed-drawing");
     }
-    this.overlay.replaceChildren(...shapes);
+    this.view.overlay.replaceChildren(annotationDefs(), ...shapes);
   }
 
   // ---- side panel -----------------------------------------------------------------------
@@ -501,6 +357,16 @@ class Editor {
     noText.disabled = edits.reviewed;
     noText.addEventListener("click", () => this.apply(this.state.markReviewed(inst.id)));
 
+    const notes = el("ol", { "data-testid": "annotation-list", class: "ed-list" });
+    inst.annotations.forEach((a, i) => {
+      const remove = el("button", { type: "button", "data-testid": `remove-annotation-${i}` }, "Remove");
+      remove.addEventListener("click", () => {
+        inst.annotations.splice(i, 1);
+        this.saveAnnotations(inst);
+      });
+      notes.append(el("li", {}, `${describeAnnotation(a)}, frame ${a.frame + 1} `, remove));
+    });
+
     const crop = this.state.crop(this.series.id);
     this.side.replaceChildren(
       heading,
@@ -515,6 +381,8 @@ class Editor {
         { "data-testid": "crop-info" },
         crop ? `${crop.width}×${crop.height} at (${crop.x}, ${crop.y})` : "No crop.",
       ),
+      el("h3", {}, "Teaching annotations"),
+      inst.annotations.length ? notes : el("p", {}, "None."),
     );
     this.undoButton.disabled = !this.state.canUndo;
     this.removeCrop.disabled = crop === null;
@@ -534,6 +402,22 @@ class Editor {
     const next = (this.saveChains.get(url) ?? Promise.resolve()).catch(() => undefined).then(send);
     this.saveChains.set(url, next);
     return next;
+  }
+
+  private addAnnotation(a: Annotation): void {
+    const inst = this.instance;
+    inst.annotations.push(a);
+    this.saveAnnotations(inst);
+  }
+
+  private saveAnnotations(inst: InstanceConfig): void {
+    this.renderSide();
+    this.drawOverlay();
+    this.track([
+      this.queue(inst.annotations_url, () =>
+        saveAnnotations(fetch, inst.annotations_url, this.config.csrf_token, inst.annotations),
+      ),
+    ]);
   }
 
   private apply(touched: Touched): void {
@@ -557,6 +441,11 @@ class Editor {
         ),
       );
     }
+    this.track(saves);
+  }
+
+  /** Show the progress of saves in the status line and their failure in the alert. */
+  private track(saves: Promise<void>[]): void {
     if (!saves.length) return;
     this.pendingSaves++;
     this.saveStatus.textContent = "Saving…";
@@ -575,26 +464,6 @@ class Editor {
         this.saveStatus.textContent = "Not saved";
         this.saveStatus.dataset.state = "error";
       });
-  }
-
-  // ---- cine -----------------------------------------------------------------------------
-
-  private toggleCine(): void {
-    if (this.cineTimer !== null) return this.stopCine();
-    const inst = this.entry.instance;
-    const first = this.entries.findIndex((e) => e.instance === inst);
-    const count = this.series.instances[inst].frames;
-    this.cineButton.textContent = "Pause";
-    this.cineTimer = window.setInterval(() => {
-      const next = first + ((this.index - first + 1) % count);
-      void this.viewport.setImageIdIndex(next);
-    }, 100);
-  }
-
-  private stopCine(): void {
-    if (this.cineTimer !== null) window.clearInterval(this.cineTimer);
-    this.cineTimer = null;
-    this.cineButton.textContent = "Play";
   }
 }
 
