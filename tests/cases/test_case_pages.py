@@ -42,3 +42,29 @@ def test_another_author_cannot_write_or_publish_my_case(client, author, make_use
     client.force_login(make_user("other", Role.AUTHOR))
     assert client.get(reverse("cases:case_write", args=[case.pk])).status_code == 403
     assert client.post(reverse("cases:case_publish", args=[case.pk])).status_code == 403
+
+
+def test_my_cases_shows_what_each_case_is_waiting_for(client, author, tmp_path):
+    from django.conf import settings
+
+    from cases.ingest import files_ingest
+    from cases.models import ImportJob
+    from tests.anonymizer.dirty import dirty_ct, dirty_us_cine, write
+
+    root = settings.INCOMING_ROOT / f"mc-{tmp_path.name}"
+    empty = case_create(author=author, title="Empty one")
+    importing = case_create(author=author, title="Importing one")
+    ImportJob.objects.create(case=importing, author=author, source="pacs", status="retrieving")
+    review = case_create(author=author, title="Review one")
+    files_ingest(case=review, paths=[write(dirty_us_cine(), root / "us.dcm")])
+    ready = case_create(author=author, title="Ready one")
+    files_ingest(case=ready, paths=[write(dirty_ct(1), root / "ct.dcm")])
+    client.force_login(author)
+    page = client.get(reverse("cases:my_cases")).content.decode()
+    rows = {title: page.split(title, 1)[1].split("</tr>", 1)[0] for title in
+            ("Empty one", "Importing one", "Review one", "Ready one")}  # fmt: skip
+    assert "Empty" in rows["Empty one"]
+    assert "Importing" in rows["Importing one"]
+    assert "Needs review (1)" in rows["Review one"]
+    assert "Ready" in rows["Ready one"]
+    assert empty.pk
