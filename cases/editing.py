@@ -77,6 +77,30 @@ def series_crop_save(
     return series
 
 
+def series_key_image_save(
+    *, series: Series, by: AbstractBaseUser, instance_id: int | None
+) -> Series:
+    """Mark one image of the series as its key image (the one it opens on), or none."""
+    _require_draft(series.case)
+    key = None
+    if instance_id is not None:
+        if isinstance(instance_id, bool) or not isinstance(instance_id, int):
+            raise EditsInvalid("the key image is an image id or null")
+        key = series.instances.filter(pk=instance_id).first()
+        if key is None:
+            raise EditsInvalid("the key image is not an image of this series")
+    series.key_instance = key
+    series.save(update_fields=["key_instance"])
+    audit_record(
+        actor=by,
+        action="series.key_image",
+        case=series.case,
+        target=f"series:{series.pk}",
+        detail={"instance": key.pk if key else None},
+    )
+    return series
+
+
 ANNOTATION_FIELDS = {
     "arrow": ("x1", "y1", "x2", "y2"),
     "ellipse": ("x", "y", "width", "height"),

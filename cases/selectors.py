@@ -9,10 +9,24 @@ from cases.models import AuditEvent, Case, QuarantineItem
 
 
 def case_list_for_author(*, user: AbstractBaseUser) -> QuerySet[Case]:
+    """The author's cases, with what each is waiting for (see ``Case.progress``)."""
+    running = ("queued", "retrieving", "processing")
     return (
         Case.objects.filter(author=user)
         .annotate(
             n_series=Count("series", distinct=True),
+            n_images=Count("series__instances", distinct=True),
+            n_importing=Count(
+                "import_jobs", filter=Q(import_jobs__status__in=running), distinct=True
+            ),
+            n_to_review=Count(
+                "series__instances",
+                filter=Q(
+                    series__instances__status="needs-review",
+                    series__instances__reviewed_at__isnull=True,
+                ),
+                distinct=True,
+            ),
             n_open_quarantine=Count(
                 "quarantine", filter=Q(quarantine__status="open"), distinct=True
             ),
@@ -78,6 +92,8 @@ def editor_config(*, case: Case) -> dict[str, object]:
                 "modality": series.modality,
                 "crop": series.crop,
                 "crop_url": reverse("cases:series_crop", args=[case.pk, series.pk]),
+                "key_instance": series.key_instance_id,
+                "key_image_url": reverse("cases:series_key_image", args=[case.pk, series.pk]),
                 "instances": [
                     {
                         "id": i.pk,
@@ -147,6 +163,7 @@ def viewer_config(*, case: Case) -> dict[str, object]:
                     "description": series.description,
                     "modality": series.modality,
                     "instances": instances,
+                    "key_instance": series.key_instance_id,
                 }
             )
     return {"case_id": case.pk, "readonly": True, "series": series_list}

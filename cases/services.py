@@ -77,3 +77,25 @@ def case_write_up_save(*, form: Any, by: AbstractBaseUser) -> Case:
     case = form.save()
     audit_record(actor=by, action="case.write_up", case=case)
     return case
+
+
+@transaction.atomic
+def series_move(*, case: Case, series_id: int, by: AbstractBaseUser, up: bool) -> None:
+    """Move a series one place up or down in its draft case (swap with its neighbour)."""
+    from cases.models import Series
+
+    if case.status != Case.Status.DRAFT:
+        raise ValueError("Only a draft can be changed.")
+    ordered = list(Series.objects.select_for_update().filter(case=case).order_by("order", "pk"))
+    index = next((i for i, s in enumerate(ordered) if s.pk == series_id), None)
+    if index is None:
+        raise ValueError("That series is not part of the case.")
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(ordered):
+        return
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, series in enumerate(ordered):
+        if series.order != position:
+            series.order = position
+            series.save(update_fields=["order"])
+    audit_record(actor=by, action="series.move", case=case, target=f"series:{series_id}")

@@ -28,6 +28,12 @@ urlpatterns = [
         name="instance_annotations",
     ),
     path("<int:case_id>/series/<int:series_id>/crop/", views.series_crop, name="series_crop"),
+    path("<int:case_id>/series/<int:series_id>/move/", views.series_move, name="series_move"),
+    path(
+        "<int:case_id>/series/<int:series_id>/key-image/",
+        views.series_key_image,
+        name="series_key_image",
+    ),
     path(
         "<int:case_id>/published/<int:instance_id>/dicom",
         views.published_dicom,

@@ -16,6 +16,7 @@ from cases.forms import CaseWriteUpForm, LibrarySearchForm, PublishForm
 from cases.models import Case, Instance, QuarantineItem, Series
 from cases.publish import CHECKLIST, PublishBlocked, case_publish_request, publish_blockers
 from cases.uploads import uploads_ingest
+from cases.warnings import face_reconstruction_warnings
 
 
 @permission_required("cases.author_case")
@@ -44,6 +45,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         context["publish_form"] = PublishForm()
         # What stands in the way besides the checklist, which the form itself asks.
         context["blockers"] = publish_blockers(case=case, checklist=dict.fromkeys(CHECKLIST, True))
+        context["face_warnings"] = face_reconstruction_warnings(case=case)
     return render(request, "cases/case_detail.html", context)
 
 
@@ -168,6 +170,21 @@ def series_crop(request: HttpRequest, case_id: int, series_id: int) -> JsonRespo
     return JsonResponse({"ok": True})
 
 
+@require_http_methods(["PUT"])
+@permission_required("cases.author_case")
+def series_key_image(request: HttpRequest, case_id: int, series_id: int) -> JsonResponse:
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    series = get_object_or_404(Series, pk=series_id, case=case)
+    try:
+        body = _json_body(request)
+        if "instance" not in body:
+            raise editing.EditsInvalid("say which image is the key image, or null for none")
+        editing.series_key_image_save(series=series, by=request.user, instance_id=body["instance"])
+    except editing.EditsInvalid as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"ok": True})
+
+
 @permission_required("cases.author_case")
 def case_write(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
@@ -227,3 +244,16 @@ def published_dicom(request: HttpRequest, case_id: int, instance_id: int) -> Fil
     response = FileResponse(path.open("rb"), content_type="application/dicom")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@require_POST
+@permission_required("cases.author_case")
+def series_move(request: HttpRequest, case_id: int, series_id: int) -> HttpResponse:
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    try:
+        services.series_move(
+            case=case, series_id=series_id, by=request.user, up=request.POST.get("to") == "up"
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return redirect(case)

@@ -1,5 +1,7 @@
 """Every URL of the app × the three roles and anonymous: each gets exactly what it may."""
 
+import json
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -59,7 +61,15 @@ MATRIX = {
         "put",
         {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
+    "cases:series_move": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
     "cases:series_crop": (
+        "put",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:series_key_image": (
         "put",
         {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
@@ -183,7 +193,7 @@ def _url(name: str, world) -> str:
         return reverse(base, args=[world["draft"].pk, world["instance"].pk])
     if base == "cases:published_dicom":
         return reverse(base, args=[world["published"].pk, world["published_instance"].pk])
-    if base == "cases:series_crop":
+    if base in ("cases:series_crop", "cases:series_key_image", "cases:series_move"):
         return reverse(base, args=[world["draft"].pk, world["instance"].series_id])
     if base == "cases:quarantine_discard":
         return reverse(base, args=[world["item"].pk])
@@ -202,7 +212,8 @@ def test_each_role_gets_exactly_what_it_may(client, world, name, who):
         client.force_login(world["users"][who])
     url = _url(name, world)
     if method == "put":
-        response = client.put(url, data="{}", content_type="application/json")
+        body = {"instance": world["instance"].pk} if name == "cases:series_key_image" else {}
+        response = client.put(url, data=json.dumps(body), content_type="application/json")
     else:
         response = getattr(client, method)(url)
     want = expected[who]

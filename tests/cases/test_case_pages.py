@@ -68,3 +68,22 @@ def test_my_cases_shows_what_each_case_is_waiting_for(client, author, tmp_path):
     assert "Needs review (1)" in rows["Review one"]
     assert "Ready" in rows["Ready one"]
     assert empty.pk
+
+
+def test_the_author_orders_the_series_of_a_case(client, author):
+    from cases.models import Series
+
+    case = case_create(author=author, title="Two series")
+    first = Series.objects.create(
+        case=case, series_instance_uid="2.25.1", study_instance_uid="2.25.9", order=0
+    )
+    second = Series.objects.create(
+        case=case, series_instance_uid="2.25.2", study_instance_uid="2.25.9", order=1
+    )
+    client.force_login(author)
+    client.post(reverse("cases:series_move", args=[case.pk, second.pk]), {"to": "up"})
+    assert list(case.series.order_by("order").values_list("pk", flat=True)) == [second.pk, first.pk]
+    client.post(
+        reverse("cases:series_move", args=[case.pk, second.pk]), {"to": "up"}
+    )  # already first
+    assert list(case.series.order_by("order").values_list("pk", flat=True)) == [second.pk, first.pk]

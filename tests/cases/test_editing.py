@@ -6,9 +6,14 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from cases.editing import EditsInvalid, instance_edits_save, series_crop_save
+from cases.editing import (
+    EditsInvalid,
+    instance_edits_save,
+    series_crop_save,
+    series_key_image_save,
+)
 from cases.ingest import files_ingest
-from cases.models import Case, Instance
+from cases.models import AuditEvent, Case, Instance, Series
 from cases.services import case_create
 from tests.anonymizer.dirty import dirty_us_cine, write
 
@@ -146,3 +151,66 @@ def test_the_annotations_endpoint_is_for_drafts_only(client, cine, author):
     Case.objects.filter(pk=cine.series.case_id).update(status=Case.Status.PUBLISHED)
     response = client.put(url, data=body, content_type="application/json")
     assert response.status_code == 400 and "closed" in response.json()["error"]
+
+
+@pytest.fixture
+def ct_series(author, tmp_path):
+    from tests.anonymizer.dirty import dirty_ct
+
+    case = case_create(author=author, title="Two slices")
+    root = settings.INCOMING_ROOT / f"key-{tmp_path.name}"
+    files_ingest(case=case, paths=[write(dirty_ct(i), root / f"ct{i}.dcm") for i in (1, 2)])
+    (series,) = Series.objects.filter(case=case)
+    assert series.instances.count() == 2
+    return series
+
+
+def test_a_key_image_is_set_and_cleared(ct_series, author):
+    second = ct_series.instances.all()[1]
+    series_key_image_save(series=ct_series, by=author, instance_id=second.pk)
+    ct_series.refresh_from_db()
+    assert ct_series.key_instance == second
+    event = AuditEvent.objects.filter(action="series.key_image").latest("pk")
+    assert event.target == f"series:{ct_series.pk}"
+    series_key_image_save(series=ct_series, by=author, instance_id=None)
+    ct_series.refresh_from_db()
+    assert ct_series.key_instance is None
+
+
+def test_a_key_image_of_another_series_or_a_published_case_is_refused(ct_series, cine, author):
+    with pytest.raises(EditsInvalid, match="not an image of this series"):
+        series_key_image_save(series=ct_series, by=author, instance_id=cine.pk)
+    with pytest.raises(EditsInvalid, match="image id"):
+        series_key_image_save(series=ct_series, by=author, instance_id="1")
+    Case.objects.filter(pk=ct_series.case_id).update(status=Case.Status.PUBLISHED)
+    ct_series.refresh_from_db()
+    with pytest.raises(EditsInvalid, match="closed"):
+        series_key_image_save(
+            series=ct_series, by=author, instance_id=ct_series.instances.first().pk
+        )
+    ct_series.refresh_from_db()
+    assert ct_series.key_instance is None
+
+
+def test_the_key_image_endpoint_and_the_editor_and_viewer_configs(client, ct_series, author):
+    from cases.selectors import editor_config, viewer_config
+
+    first, second = ct_series.instances.all()
+    client.force_login(author)
+    url = reverse("cases:series_key_image", args=[ct_series.case_id, ct_series.pk])
+
+    def put(body):
+        return client.put(url, data=json.dumps(body), content_type="application/json")
+
+    assert put({"instance": second.pk}).status_code == 200
+    case = Case.objects.get(pk=ct_series.case_id)
+    (series,) = editor_config(case=case)["series"]
+    assert series["key_instance"] == second.pk and series["key_image_url"] == url
+    Instance.objects.filter(series=ct_series).update(status=Instance.Status.PUBLISHED)
+    assert viewer_config(case=case)["series"][0]["key_instance"] == second.pk
+    response = put({})
+    assert response.status_code == 400 and response.json()["error"]
+    assert put({"instance": first.pk + second.pk + 999}).status_code == 400
+    assert put({"instance": None}).status_code == 200
+    ct_series.refresh_from_db()
+    assert ct_series.key_instance is None

@@ -179,3 +179,43 @@ def test_a_box_that_does_not_fit_is_reported_in_the_alert_area(
     page.get_by_test_id("no-text").click()
     expect(page.get_by_role("alert")).to_have_text("the box does not fit")
     expect(page.get_by_test_id("save-status")).to_have_text("Not saved")
+
+
+def test_an_author_marks_the_second_image_as_the_key_image(page, live_server, sign_in, make_user):
+    from accounts.roles import Role
+    from tests.anonymizer.dirty import dirty_ct
+
+    author = make_user("keyer", Role.AUTHOR)
+    case = case_create(author=author, title="Two slices")
+    root = settings.INCOMING_ROOT / "e2e"
+    files_ingest(case=case, paths=[write(dirty_ct(i), root / f"ct-key-{i}.dcm") for i in (1, 2)])
+    series = Series.objects.get(case=case)
+    _, second = series.instances.all()
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in("keyer", "keyer-pw-123")
+    _open_editor(page, f"{live_server.url}/cases/{case.pk}/edit/")
+    counter = page.get_by_test_id("frame-counter")
+    expect(counter).to_have_text("image 1 of 2 · frame 1 of 1")
+    expect(page.get_by_test_id("key-badge")).to_have_count(0)
+
+    page.get_by_test_id("viewport").hover()
+    page.mouse.wheel(0, 120)
+    expect(counter).to_have_text("image 2 of 2 · frame 1 of 1")
+    page.get_by_test_id("key-image").click()
+    _saved(page)
+    expect(page.get_by_test_id("key-badge")).to_be_visible()
+    expect(page.get_by_test_id("key-image")).to_be_disabled()
+    series.refresh_from_db()
+    assert series.key_instance_id == second.pk
+
+    page.reload()
+    page.wait_for_function(READY, timeout=30_000)
+    expect(counter).to_have_text("image 1 of 2 · frame 1 of 1")
+    expect(page.get_by_test_id("key-badge")).to_have_count(0)
+    page.get_by_test_id("viewport").hover()
+    page.mouse.wheel(0, 120)
+    expect(counter).to_have_text("image 2 of 2 · frame 1 of 1")
+    expect(page.get_by_test_id("key-badge")).to_be_visible()
+    assert errors == []

@@ -48,3 +48,12 @@ export function saveAnnotations(
 ): Promise<void> {
   return put(fetchFn, url, csrfToken, { annotations });
 }
+
+export function saveKeyImage(
+  fetchFn: Fetch,
+  url: string,
+  csrfToken: string,
+  instance: number | null,
+): Promise<void> {
+  return put(fetchFn, url, csrfToken, { instance });
+}

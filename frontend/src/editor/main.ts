@@ -6,7 +6,7 @@
 // maths lives in geometry.ts, the edits and undo stack in state.ts.
 
 import { type Annotation, annotationDefs, describeAnnotation, drawAnnotations } from "./annotations";
-import { saveAnnotations, saveCrop, saveEdits } from "./api";
+import { saveAnnotations, saveCrop, saveEdits, saveKeyImage } from "./api";
 // Each entry imports its own CSS: the manifest lists an entry's CSS, not its shared chunks'.
 import "./editor.css";
 import {
@@ -55,6 +55,8 @@ interface SeriesConfig {
   modality: string;
   crop: Rect | null;
   crop_url: string;
+  key_instance: number | null;
+  key_image_url: string;
   instances: InstanceConfig[];
 }
 
@@ -94,6 +96,7 @@ class Editor {
   private modeButtons = new Map<Mode, HTMLButtonElement>();
   private undoButton = el("button", { type: "button", "data-testid": "undo" }, "Undo");
   private removeCrop = el("button", { type: "button", "data-testid": "remove-crop" }, "Remove crop");
+  private keyImage = el("button", { type: "button", "data-testid": "key-image" }, "Key image");
 
   constructor(
     root: HTMLElement,
@@ -147,11 +150,14 @@ class Editor {
     this.scope.value = "instance";
     this.undoButton.addEventListener("click", () => this.undo());
     this.removeCrop.addEventListener("click", () => this.apply(this.state.setCrop(this.series.id, null)));
+    this.keyImage.title = "Open this series on the current image";
+    this.keyImage.addEventListener("click", () => this.setKeyImage());
     bar.append(
       modeGroup,
       el("label", {}, "Box applies to ", this.scope),
       this.undoButton,
       this.removeCrop,
+      this.keyImage,
       ...this.view.viewControls(),
     );
 
@@ -317,6 +323,8 @@ class Editor {
     if (inst.needs_review && !edits.reviewed)
       heading.append(" ", el("span", { class: "ed-badge", "data-testid": "needs-review" }, "needs review"));
     else if (edits.reviewed) heading.append(" ", el("span", { class: "ed-badge ed-ok", "data-testid": "reviewed" }, "reviewed"));
+    const isKey = this.series.key_instance === inst.id;
+    if (isKey) heading.append(" ", el("span", { class: "ed-badge ed-ok", "data-testid": "key-badge" }, "key image"));
 
     const proposals = el("ol", { "data-testid": "proposals", class: "ed-list" });
     inst.proposed.forEach((p, i) => {
@@ -386,6 +394,7 @@ class Editor {
     );
     this.undoButton.disabled = !this.state.canUndo;
     this.removeCrop.disabled = crop === null;
+    this.keyImage.disabled = isKey;
   }
 
   // ---- changes and saving ---------------------------------------------------------------
@@ -402,6 +411,18 @@ class Editor {
     const next = (this.saveChains.get(url) ?? Promise.resolve()).catch(() => undefined).then(send);
     this.saveChains.set(url, next);
     return next;
+  }
+
+  /** Mark the current image as its series' key image (the one the library opens on). */
+  private setKeyImage(): void {
+    const s = this.series;
+    s.key_instance = this.instance.id;
+    this.renderSide();
+    this.track([
+      this.queue(s.key_image_url, () =>
+        saveKeyImage(fetch, s.key_image_url, this.config.csrf_token, s.key_instance),
+      ),
+    ]);
   }
 
   private addAnnotation(a: Annotation): void {

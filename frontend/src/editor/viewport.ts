@@ -45,7 +45,14 @@ export interface StackSeries<I extends StackInstance = StackInstance> {
   id: number;
   description: string;
   modality: string;
+  /** The series' key image (an instance id), if the author chose one. */
+  key_instance?: number | null;
   instances: I[];
+}
+
+export interface StackOptions {
+  /** Open each series on its key image rather than its first image. */
+  openOnKeyImage?: boolean;
 }
 
 export interface StackHooks {
@@ -95,6 +102,7 @@ export class StackView<I extends StackInstance, S extends StackSeries<I>> {
     private allSeries: S[],
     private name: string,
     private hooks: StackHooks = {},
+    private options: StackOptions = {},
   ) {
     this.series = allSeries[0];
     this.element.addEventListener("contextmenu", (e) => e.preventDefault());
@@ -202,10 +210,18 @@ export class StackView<I extends StackInstance, S extends StackSeries<I>> {
       const inst = series.instances[e.instance];
       return imageIdFor(new URL(inst.url, location.origin).href, e.frame, inst.frames);
     });
-    await this.viewport.setStack(imageIds, 0);
+    await this.viewport.setStack(imageIds, this.startIndex(series));
     this.viewport.render();
     this.updateCounter();
     this.hooks.onNewImage?.();
+  }
+
+  /** Where a series opens: its key image's first frame when asked to, else the start. */
+  private startIndex(series: S): number {
+    if (!this.options.openOnKeyImage || series.key_instance == null) return 0;
+    const at = series.instances.findIndex((i) => i.id === series.key_instance);
+    if (at < 0) return 0;
+    return Math.max(0, this.entries.findIndex((e) => e.instance === at));
   }
 
   // ---- where we are ---------------------------------------------------------------------

@@ -33,13 +33,17 @@ function main(): void {
     root.textContent = "This case has no published images.";
     return;
   }
-  const view = new StackView<ViewerInstance, StackSeries<ViewerInstance>>(config.series, "viewer", {
+  const hooks = {
     onRender: () => {
       view.sizeOverlay();
       const shapes = drawAnnotations(view.instance.annotations, view.entry.frame, (p) => view.toCanvas(p));
       view.overlay.replaceChildren(annotationDefs(), ...shapes);
       window.__viewerReady = true;
     },
+  };
+  // Each series opens on its key image, when the author chose one.
+  const view = new StackView<ViewerInstance, StackSeries<ViewerInstance>>(config.series, "viewer", hooks, {
+    openOnKeyImage: true,
   });
   const toggle = el("button", { type: "button", "data-testid": "annotations-toggle", "aria-pressed": "true" }, "Annotations");
   toggle.title = "Show or hide the teaching annotations";
