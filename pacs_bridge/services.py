@@ -51,10 +51,18 @@ def import_start(
     return job
 
 
+def _check_can_import(job: ImportJob) -> None:
+    if job.pacs_node is None:
+        raise ValueError("The PACS node of this import no longer exists.")
+    if job.case.status != Case.Status.DRAFT:
+        raise ValueError("The case is no longer a draft: start a new case to import into.")
+
+
 def import_retry(*, job: ImportJob, by: AbstractBaseUser) -> ImportJob:
     """A failed job again, with the same request."""
     if job.status != ImportJob.Status.FAILED or not job.request:
         raise ValueError("Only a failed import can be retried.")
+    _check_can_import(job)
     return import_start(
         author=by,
         node=job.pacs_node,
@@ -70,6 +78,7 @@ def import_fetch_missing(*, job: ImportJob, by: AbstractBaseUser) -> ImportJob:
     missing = job.request.get("missing") or {}
     if job.status != ImportJob.Status.INCOMPLETE or not missing:
         raise ValueError("Nothing is missing from this import.")
+    _check_can_import(job)
     return import_start(
         author=by,
         node=job.pacs_node,
