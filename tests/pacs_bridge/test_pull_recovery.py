@@ -41,3 +41,18 @@ def test_a_finished_job_is_left_alone(job):
     pull.pull_run(job.pk, dispatch=lambda *a: pytest.fail("nothing to dispatch"))
     job.refresh_from_db()
     assert (job.status, job.message) == (ImportJob.Status.FAILED, "x")
+
+
+def test_a_retry_needs_the_pacs_node_and_a_draft_case(job, author):
+    from cases.models import Case
+    from pacs_bridge.services import import_retry
+
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED)
+    Case.objects.filter(pk=job.case_id).update(status=Case.Status.PUBLISHED)
+    job.refresh_from_db()
+    with pytest.raises(ValueError, match="no longer a draft"):
+        import_retry(job=job, by=author)
+    job.pacs_node.delete()
+    job.refresh_from_db()
+    with pytest.raises(ValueError, match="no longer exists"):
+        import_retry(job=job, by=author)
