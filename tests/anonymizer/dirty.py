@@ -221,3 +221,20 @@ def planted_byte_patterns() -> list[bytes]:
             if len(part) >= 6:
                 patterns.add(part.encode())
     return sorted(patterns)
+
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+
+
+def us_cine_with_name(*, frames: int = 3, rows: int = 240, columns: int = 320) -> FileDataset:
+    """A cine whose top band shows the patient's name, as ultrasound machines do (OCR reads
+    it and the first pass proposes a box matching PatientName)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    ds = dirty_us_cine(frames=frames, rows=rows, columns=columns)
+    frame = Image.new("RGB", (columns, rows))
+    draw = ImageDraw.Draw(frame)
+    draw.text((8, 6), "ZEBRAFISH QUENTIN", fill=(255, 255, 255), font=ImageFont.truetype(FONT, 20))
+    draw.rectangle((20, 60, columns - 20, rows - 10), fill=(90, 90, 90))
+    ds.PixelData = np.stack([np.asarray(frame)] * frames).tobytes()
+    return ds

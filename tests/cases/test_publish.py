@@ -5,28 +5,16 @@ import pydicom
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from PIL import Image, ImageDraw, ImageFont
 
 from cases.ingest import files_ingest
 from cases.models import Case, Instance, QuarantineItem
 from cases.publish import CHECKLIST, PublishBlocked, case_publish_request, case_publish_run
 from cases.services import case_create
-from tests.anonymizer.dirty import dirty_ct, dirty_us_cine, planted_byte_patterns, write
+from tests.anonymizer.dirty import dirty_ct, planted_byte_patterns, us_cine_with_name, write
 
 pytestmark = pytest.mark.django_db
 CONFIRMED = dict.fromkeys(CHECKLIST, True)
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
-
-
-def _cine_with_name():
-    """A cine whose top band shows the patient's name, as ultrasound machines do."""
-    ds = dirty_us_cine(frames=3, rows=240, columns=320)
-    frame = Image.new("RGB", (320, 240))
-    draw = ImageDraw.Draw(frame)
-    draw.text((8, 6), "ZEBRAFISH QUENTIN", fill=(255, 255, 255), font=ImageFont.truetype(FONT, 20))
-    draw.rectangle((20, 60, 300, 230), fill=(90, 90, 90))
-    ds.PixelData = np.stack([np.asarray(frame)] * 3).tobytes()
-    return ds
 
 
 @pytest.fixture
@@ -34,7 +22,7 @@ def case(author, tmp_path):
     case = case_create(author=author, title="Pneumothorax")
     root = settings.INCOMING_ROOT / f"pub-{tmp_path.name}"
     paths = [write(dirty_ct(i), root / f"ct{i}.dcm") for i in (1, 2)]
-    paths.append(write(_cine_with_name(), root / "us.dcm"))
+    paths.append(write(us_cine_with_name(), root / "us.dcm"))
     files_ingest(case=case, paths=paths)
     return case
 

@@ -2,32 +2,19 @@
 
 import math
 
-import numpy as np
 import pytest
 from django.conf import settings
-from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import expect
 
 from cases.ingest import files_ingest
 from cases.models import Instance, Series
 from cases.services import case_create
-from tests.anonymizer.dirty import dirty_us_cine, write
+from tests.anonymizer.dirty import us_cine_with_name, write
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 ROWS, COLUMNS = 240, 320
 READY = "window.__editorReady === true || (window.__editorErrors || []).length > 0"
-
-
-def _cine_with_name():
-    """A cine whose top band shows the patient's name, as ultrasound machines do."""
-    ds = dirty_us_cine(frames=3, rows=ROWS, columns=COLUMNS)
-    frame = Image.new("RGB", (COLUMNS, ROWS))
-    draw = ImageDraw.Draw(frame)
-    draw.text((8, 6), "ZEBRAFISH QUENTIN", fill=(255, 255, 255), font=ImageFont.truetype(FONT, 20))
-    draw.rectangle((20, 60, 300, 230), fill=(90, 90, 90))
-    ds.PixelData = np.stack([np.asarray(frame)] * 3).tobytes()
-    return ds
 
 
 def _open_editor(page, url: str) -> None:
@@ -82,7 +69,7 @@ def test_an_author_accepts_ocr_boxes_draws_a_box_on_all_frames_and_crops(
     author = make_user("editor", Role.AUTHOR)
     case = case_create(author=author, title="Cine with a name")
     root = settings.INCOMING_ROOT / "e2e"
-    files_ingest(case=case, paths=[write(_cine_with_name(), root / "us-editor.dcm")])
+    files_ingest(case=case, paths=[write(us_cine_with_name(), root / "us-editor.dcm")])
     cine = Instance.objects.get(series__case=case)
     assert cine.status == Instance.Status.NEEDS_REVIEW and cine.reviewed_at is None
     name_index, name_box = next(
@@ -167,7 +154,7 @@ def test_a_box_that_does_not_fit_is_reported_in_the_alert_area(
     author = make_user("editor2", Role.AUTHOR)
     case = case_create(author=author, title="Cine")
     root = settings.INCOMING_ROOT / "e2e"
-    files_ingest(case=case, paths=[write(_cine_with_name(), root / "us-editor2.dcm")])
+    files_ingest(case=case, paths=[write(us_cine_with_name(), root / "us-editor2.dcm")])
     cine = Instance.objects.get(series__case=case)
     # The server refuses the save (as it would a box that does not fit the image).
     sign_in("editor2", "editor2-pw-123")

@@ -11,9 +11,9 @@ from cases.ingest import files_ingest
 from cases.models import Case, Instance
 from cases.publish import CHECKLIST, case_publish_request, case_publish_run
 from cases.services import case_create
-from tests.anonymizer.dirty import write
+from tests.anonymizer.dirty import us_cine_with_name, write
 from tests.e2e.test_editor import READY as EDITOR_READY
-from tests.e2e.test_editor import Screen, _cine_with_name, _saved
+from tests.e2e.test_editor import Screen, _saved
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 READY = "window.__viewerReady === true || (window.__viewerErrors || []).length > 0"
@@ -27,7 +27,7 @@ EDITING_CONTROLS = (
 def _draft_case(author) -> Case:
     case = case_create(author=author, title="Liver cine")
     root = settings.INCOMING_ROOT / "e2e"
-    files_ingest(case=case, paths=[write(_cine_with_name(), root / f"us-viewer-{case.pk}.dcm")])
+    files_ingest(case=case, paths=[write(us_cine_with_name(), root / f"us-viewer-{case.pk}.dcm")])
     return case
 
 
