@@ -121,12 +121,27 @@ class InstanceInfo:
 
 
 @dataclass
-class FirstPassResult:
+class PassResult:
+    """What one pass did to one file; ``to_report`` is its entry in the JSON report."""
+
     input: str
     status: Status
     reasons: list[str] = field(default_factory=list)
     output: Path | None = None
     info: InstanceInfo | None = None
+
+    def to_report(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "output": str(self.output) if self.output else None,
+            "status": self.status.value,
+            "reasons": self.reasons,
+            "sop_instance_uid": self.info.sop_instance_uid if self.info else None,
+        }
+
+
+@dataclass
+class FirstPassResult(PassResult):
     proposed_regions: list[dict[str, Any]] = field(default_factory=list)
     fingerprint: Fingerprint | None = None
     # The re-identification key: original patient identifiers and the UID mapping.
@@ -134,32 +149,10 @@ class FirstPassResult:
     reidentification: dict[str, Any] | None = None
 
     def to_report(self) -> dict[str, Any]:
-        return {
-            "input": self.input,
-            "output": str(self.output) if self.output else None,
-            "status": self.status.value,
-            "reasons": self.reasons,
-            "proposed_regions": self.proposed_regions,
-            "sop_instance_uid": self.info.sop_instance_uid if self.info else None,
-        }
+        return {**super().to_report(), "proposed_regions": self.proposed_regions}
 
 
-@dataclass
-class SecondPassResult:
-    input: str
-    status: Status
-    reasons: list[str] = field(default_factory=list)
-    output: Path | None = None
-    info: InstanceInfo | None = None
-
-    def to_report(self) -> dict[str, Any]:
-        return {
-            "input": self.input,
-            "output": str(self.output) if self.output else None,
-            "status": self.status.value,
-            "reasons": self.reasons,
-            "sop_instance_uid": self.info.sop_instance_uid if self.info else None,
-        }
+SecondPassResult = PassResult
 
 
 def read_dicom(source: Path | bytes) -> FileDataset:

@@ -4,8 +4,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
-from cases.models import AuditEvent, Case, QuarantineItem
+from cases.models import AuditEvent, Case, Instance, QuarantineItem
 
 
 def case_list_for_author(*, user: AbstractBaseUser) -> QuerySet[Case]:
@@ -81,8 +82,6 @@ def case_get_for_editing(*, user: AbstractBaseUser, case_id: int) -> Case:
 
 def editor_config(*, case: Case) -> dict[str, object]:
     """What the browser editor needs (new UIDs are never included; no patient data)."""
-    from django.urls import reverse
-
     series_list = []
     for series in case.series.prefetch_related("instances").order_by("order", "pk"):
         series_list.append(
@@ -136,9 +135,6 @@ def _annotations_in_crop(annotations: list[dict], crop: dict | None) -> list[dic
 
 def viewer_config(*, case: Case) -> dict[str, object]:
     """What the read-only library viewer needs: the published images of each series."""
-    from django.urls import reverse
-
-    from cases.models import Instance
 
     series_list = []
     for series in case.series.prefetch_related("instances").order_by("order", "pk"):
