@@ -32,6 +32,7 @@ from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEnd
 
 from anonymizer.header.engine import HeaderContext, deidentify_header
 from anonymizer.header.filemeta import rebuild_file_meta
+from anonymizer.integrity import UnreadableError, check_integrity
 from anonymizer.keys import Keys
 from anonymizer.pixels import (
     Edits,
@@ -40,7 +41,9 @@ from anonymizer.pixels import (
     burned_in_text_reasons,
     propose_regions,
 )
+from anonymizer.pixels.detect import label_regions, read_text
 from anonymizer.pixels.ocr import tesseract_available
+from anonymizer.pixels.textdetect import DetectorUnavailable
 from anonymizer.profile import FIRST_PASS, SECOND_PASS, Profile
 from anonymizer.profile.allowlist import SECOND_PASS_ALLOWLIST
 from anonymizer.sop_classes import publishable
@@ -166,8 +169,10 @@ def read_dicom(source: Path | bytes) -> FileDataset:
             raise UnreadableError("the file could not be opened") from None
     try:
         fp: Any = io.BytesIO(data) if data is not None else source
-        ds = pydicom.dcmread(fp)
+        ds = pydicom.dcmread(fp)  # every value read: check_integrity compares lengths
         ds.ensure_file_meta()
+        # A value that overruns the file, missing UIDs or pixel attributes (integrity.py).
+        check_integrity(ds)
         _check_pixel_length(ds)
     except InvalidDicomError:
         raise UnreadableError("not a DICOM file (no DICM marker after the preamble)") from None
@@ -175,13 +180,7 @@ def read_dicom(source: Path | bytes) -> FileDataset:
         raise
     except (EOFError, OSError, ValueError, KeyError, TypeError, NotImplementedError) as exc:
         raise UnreadableError(f"the file is damaged or truncated ({type(exc).__name__})") from None
-    if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
-        raise UnreadableError("the file has no SOP Class or SOP Instance UID")
     return ds
-
-
-class UnreadableError(Exception):
-    pass
 
 
 def _check_pixel_length(ds: FileDataset) -> None:
@@ -235,6 +234,36 @@ def _publish_part(part: Path, info: InstanceInfo, out_dir: Path | None = None) -
     return final
 
 
+def _proposals(
+    ds: FileDataset, keys: Keys, result: FirstPassResult
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Boxes over the text the detector finds, labelled with the identifying attribute
+    tesseract read inside (positions and keywords only: no text leaves this function).
+    Records in the fingerprint where identifying text was read, for the verifier."""
+    why: list[str] = []
+    try:
+        proposals = propose_regions(ds)
+    except DetectorUnavailable:
+        proposals = []
+        why.append("The text detector is not available: check every frame by eye.")
+    if tesseract_available() and result.fingerprint is not None:
+        read = read_text(ds)
+        result.fingerprint = result.fingerprint.with_ocr(
+            keys, [(r.frame, r.x, r.y, r.width, r.height, r.text) for r in read]
+        )
+        del read
+        labelled = [
+            (t.frame, t.x, t.y, t.width, t.height, t.source)
+            for t in result.fingerprint.text_regions
+        ]
+        proposals = label_regions(proposals, labelled)
+    else:
+        why.append("OCR is not available to label the boxes.")
+    return [
+        {"id": f"p{number}", **region.to_json()} for number, region in enumerate(proposals)
+    ], why
+
+
 @_quiet
 def first_pass(
     source: Path,
@@ -267,17 +296,8 @@ def first_pass(
         report = deidentify_header(ds, ctx)
         regions: list[dict[str, Any]] = []
         if review_reasons and ocr:
-            if tesseract_available():
-                proposals = propose_regions(ds)
-                result.fingerprint = result.fingerprint.with_ocr(
-                    keys, [(r.frame, r.x, r.y, r.width, r.height, r.text) for r in proposals]
-                )
-                matched = {(t.frame, t.x, t.y): t.source for t in result.fingerprint.text_regions}
-                regions = [
-                    {**r.to_json(), "matches": matched.get((r.frame, r.x, r.y))} for r in proposals
-                ]
-            else:
-                review_reasons.append("OCR is not available: check every frame by eye")
+            regions, unsure = _proposals(ds, keys, result)
+            review_reasons += unsure
         part = _save_part(ds, out_dir)
     except Exception as exc:  # anything unexpected: the file is not proven clean
         result.fingerprint = None

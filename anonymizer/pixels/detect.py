@@ -1,14 +1,18 @@
-"""Which images may carry burned-in text (header only), and where the text is (OCR).
+"""Which images may carry burned-in text (header only), and where the text is.
 
 PS3.15 E.1-1 (Clean Pixel Data Option) and PS3.15 E.3.1 note that the header cannot be trusted
 to say whether identifying text is burned into the pixels: Burned In Annotation (0028,0301) is
 often absent or wrong on ultrasound, secondary capture and photographic images. So
-``burned_in_text_reasons`` flags by class and modality as well, and ``propose_regions`` gives a
-reviewer OCR boxes to start from; the reviewer decides.
+``burned_in_text_reasons`` flags by class and modality as well, and ``propose_regions`` boxes
+every piece of text a learned detector finds (:mod:`anonymizer.pixels.textdetect`), whether or
+not it can be read. Tesseract only labels those boxes (``read_text`` and ``label_regions``:
+"matches PatientName"); it never decides what is proposed. The reviewer decides, and the
+publish verifier looks at the output again with a method of its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -21,13 +25,18 @@ from pydicom.uid import UID
 from anonymizer.pixels.codecs import decode_frame
 from anonymizer.pixels.ocr import Word, ocr_array
 from anonymizer.pixels.regions import ProposedRegion
+from anonymizer.pixels.textdetect import TextBox, detect_text, merge_boxes
 
 __all__ = [
     "HIGH_RISK_MODALITIES",
     "HIGH_RISK_SOP_CLASSES",
+    "ReadText",
     "burned_in_text_reasons",
     "display_frame",
+    "label_regions",
     "propose_regions",
+    "read_text",
+    "renderings",
     "sample_frames",
 ]
 
@@ -169,19 +178,6 @@ class _Line:
     text: str
     confidence: float
 
-    def iou(self, other: _Line) -> float:
-        width = min(self.right, other.right) - max(self.left, other.left)
-        height = min(self.bottom, other.bottom) - max(self.top, other.top)
-        if width <= 0 or height <= 0:
-            return 0.0
-        inter = width * height
-        union = (
-            (self.right - self.left) * (self.bottom - self.top)
-            + (other.right - other.left) * (other.bottom - other.top)
-            - inter
-        )
-        return inter / union
-
 
 def _alnum(text: str) -> int:
     return sum(ch.isalnum() for ch in text)
@@ -273,73 +269,236 @@ def _separability(box: np.ndarray) -> float:
     return float(between.max() / variance)
 
 
-def propose_regions(
+#: Frames of a multi-frame image that the detector reads, besides their temporal median.
+MAX_DETECTION_FRAMES = 8
+#: Frames that tesseract reads to label the boxes (it never decides what is proposed).
+MAX_OCR_FRAMES = 3
+
+
+def renderings(frame: np.ndarray, ds: Dataset, photometric: str) -> list[np.ndarray]:
+    """The 8-bit views of a decoded frame in which text is looked for.
+
+    Colour and palette images: their RGB colours. Greyscale up to 8 bits: one min-max
+    view. Deeper greyscale: the header's window (what a viewer shows first), the full
+    stored range (text burned at the maximum value) and a 0.5-99.5 percentile stretch
+    (text a few values above the tissue around it, which a trainee could bring out by
+    changing the window). MONOCHROME1 is inverted, so text is bright on dark in each.
+    """
+    if photometric == "PALETTE COLOR":
+        frame = apply_color_lut(frame, ds)[..., :3]
+    if frame.ndim == 3:
+        rgb = frame.astype(np.float64)
+        top = float(rgb.max())
+        scale = 255.0 / top if top > 255 else 1.0
+        return [np.clip(np.rint(rgb * scale), 0, 255).astype(np.uint8)]
+    views = [display_frame(frame, ds, photometric)]
+    if int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8) <= 8:
+        return views
+    values = frame.astype(np.float64)
+    full = _stretch(values, float(values.min()), float(values.max()), photometric)
+    low, high = (float(v) for v in np.percentile(values, (0.5, 99.5)))
+    views += [full, _stretch(values, low, high, photometric)]
+    return views
+
+
+def _stretch(values: np.ndarray, low: float, high: float, photometric: str) -> np.ndarray:
+    out = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    if photometric == "MONOCHROME1":
+        out = 255.0 - out
+    shown: np.ndarray = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return shown
+
+
+def _outside_ultrasound_regions(ds: Dataset, rows: int, columns: int) -> list[TextBox]:
+    """The bands outside the Sequence of Ultrasound Regions (PS3.3 C.8.5.5): the scanner
+    writes its header, patient and settings there, never anatomy."""
+    regions = ds.get("SequenceOfUltrasoundRegions") or []
+    spans = []
+    for item in regions:
+        try:
+            x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
+            x1, y1 = int(item.RegionLocationMaxX1) + 1, int(item.RegionLocationMaxY1) + 1
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if 0 <= x0 < x1 and 0 <= y0 < y1:
+            spans.append((x0, y0, min(x1, columns), min(y1, rows)))
+    if not spans:
+        return []
+    x0 = min(s[0] for s in spans)
+    y0 = min(s[1] for s in spans)
+    x1 = max(s[2] for s in spans)
+    y1 = max(s[3] for s in spans)
+    bands = [
+        (0, 0, columns, y0),  # above
+        (0, y1, columns, rows),  # below
+        (0, y0, x0, y1),  # left
+        (x1, y0, columns, y1),  # right
+    ]
+    return [TextBox(a, b, c, d, 1.0) for a, b, c, d in bands if c - a >= 2 and d - b >= 2]
+
+
+def _has_content(views: list[np.ndarray], box: TextBox) -> bool:
+    """True if anything other than the background colour lies in ``box`` on any view."""
+    for view in views:
+        part = view[box.y0 : box.y1, box.x0 : box.x1]
+        if part.size and int(part.max()) - int(part.min()) > 8:
+            return True
+    return False
+
+
+def propose_regions(ds: Dataset, *, max_frames: int = MAX_DETECTION_FRAMES) -> list[ProposedRegion]:
+    """Boxes over every piece of text the detector finds, in stored-pixel coordinates.
+
+    Single-frame images: each rendering of the frame (``renderings``) is read by the text
+    detector. Multi-frame images: the temporal median of up to ``max_frames`` sampled
+    frames (burned-in text does not move while the anatomy does, so it stays sharp there:
+    ``kind`` "static-overlay") and each sampled frame; every box of a multi-frame image
+    applies to every frame, since text that the sample caught on one frame is usually on
+    others too. Ultrasound images with a Sequence of Ultrasound Regions also get the bands
+    outside the regions that hold anything (``kind`` "outside-ultrasound-regions").
+    Boxes are grown to whole lines and merged into bands. No text is recognised here.
+
+    Raises :class:`DetectorUnavailable` when the detection model cannot be loaded.
+    """
+    number_of_frames = int(ds.get("NumberOfFrames") or 1)
+    indices = sample_frames(number_of_frames, max_frames)
+    decoded = [decode_frame(ds, index) for index in indices]
+    rows, columns = decoded[0][0].shape[:2]
+    found: list[tuple[str, TextBox]] = []
+    all_views: list[np.ndarray] = []
+    for frame, photometric in decoded:
+        views = renderings(frame, ds, photometric)
+        all_views += views
+        found += [("text", box) for view in views for box in detect_text(view)]
+    if len(decoded) > 2:
+        stack = np.stack([frame for frame, _ in decoded])
+        median = np.median(stack, axis=0).astype(stack.dtype)
+        for view in renderings(median, ds, decoded[0][1]):
+            found += [("static-overlay", box) for box in detect_text(view)]
+    for band in _outside_ultrasound_regions(ds, rows, columns):
+        if _has_content(all_views, band):
+            found.append(("outside-ultrasound-regions", band))
+
+    regions: list[ProposedRegion] = []
+    for kind in ("outside-ultrasound-regions", "static-overlay", "text"):
+        boxes = [box for k, box in found if k == kind]
+        if kind != "outside-ultrasound-regions":  # those bands stay as the header says
+            boxes = merge_boxes([_padded(box, rows, columns) for box in boxes])
+        for box in boxes:
+            if kind != "outside-ultrasound-regions" and any(_inside(box, r) for r in regions):
+                continue
+            regions.append(
+                ProposedRegion(
+                    frame=None,
+                    x=box.x0,
+                    y=box.y0,
+                    width=box.x1 - box.x0,
+                    height=box.y1 - box.y0,
+                    kind=kind,
+                    confidence=round(box.score, 2),
+                )
+            )
+    regions.sort(key=lambda r: (r.y, r.x))
+    return regions
+
+
+def _padded(box: TextBox, rows: int, columns: int) -> TextBox:
+    """A margin for anti-aliased edges and descenders: 2 pixels plus a tenth of the height."""
+    pad = 2 + box.height // 10
+    return TextBox(
+        max(box.x0 - pad, 0),
+        max(box.y0 - pad, 0),
+        min(box.x1 + pad, columns),
+        min(box.y1 + pad, rows),
+        box.score,
+    )
+
+
+def _inside(box: TextBox, region: ProposedRegion) -> bool:
+    return (
+        box.x0 >= region.x
+        and box.y0 >= region.y
+        and box.x1 <= region.x + region.width
+        and box.y1 <= region.y + region.height
+    )
+
+
+@dataclass(frozen=True)
+class ReadText:
+    """A line tesseract read: kept in memory only, to label boxes, never stored."""
+
+    frame: int | None
+    x: int
+    y: int
+    width: int
+    height: int
+    text: str
+
+
+def read_text(
     ds: Dataset,
     *,
-    max_frames: int = 5,
+    max_frames: int = MAX_OCR_FRAMES,
     min_confidence: float = 60.0,
     min_word_confidence: float = 40.0,
     pad: int = 3,
-) -> list[ProposedRegion]:
-    """OCR boxes of likely burned-in text, in stored-pixel coordinates, for a reviewer.
-
-    Decodes one frame (single-frame) or a sample of frames (first, last, evenly spaced; at most
-    ``max_frames``), renders each as 8-bit greyscale (``display_frame``), upscales images up to
-    1024 pixels x2 for tesseract, and merges word boxes into line boxes padded by ``pad``
-    pixels. A line found at (nearly) the same place (IoU >= 0.5) on every sampled frame gets
-    ``frame=None``; others carry their frame index. Lines need >= 2 letters or digits and a
-    mean word confidence of ``min_confidence`` (10 more for text of 2-3 characters).
-    """
+) -> list[ReadText]:
+    """Lines tesseract reads on a few frames (their text stays in memory, for labels)."""
     number_of_frames = int(ds.get("NumberOfFrames") or 1)
-    frames = sample_frames(number_of_frames, max_frames)
-    found: dict[int, list[_Line]] = {}
-    for index in frames:
+    lines: list[ReadText] = []
+    for index in sample_frames(number_of_frames, max_frames):
         frame, photometric = decode_frame(ds, index)
         image = display_frame(frame, ds, photometric)
-        found[index] = _ocr_lines(
+        for line in _ocr_lines(
             image, min_confidence=min_confidence, min_word_confidence=min_word_confidence, pad=pad
-        )
-
-    # Cluster lines across frames by position.
-    clusters: list[list[tuple[int, _Line]]] = []
-    for index in frames:
-        for line in found[index]:
-            for cluster in clusters:
-                if all(i != index for i, _ in cluster) and any(
-                    line.iou(other) >= 0.5 for _, other in cluster
-                ):
-                    cluster.append((index, line))
-                    break
-            else:
-                clusters.append([(index, line)])
-
-    regions: list[ProposedRegion] = []
-    for cluster in clusters:
-        everywhere = {i for i, _ in cluster} == set(frames)
-        members = [(None, _union(cluster))] if everywhere else cluster
-        for frame_index, line in members:
-            regions.append(
-                ProposedRegion(
-                    frame=frame_index,
+        ):
+            lines.append(
+                ReadText(
+                    frame=None,
                     x=line.left,
                     y=line.top,
                     width=line.right - line.left,
                     height=line.bottom - line.top,
                     text=line.text,
-                    confidence=round(line.confidence, 1),
                 )
             )
-    regions.sort(key=lambda r: (-1 if r.frame is None else r.frame, r.y, r.x))
-    return regions
+    return lines
 
 
-def _union(cluster: list[tuple[int, _Line]]) -> _Line:
-    best = max((line for _, line in cluster), key=lambda line: line.confidence)
-    return _Line(
-        left=min(line.left for _, line in cluster),
-        top=min(line.top for _, line in cluster),
-        right=max(line.right for _, line in cluster),
-        bottom=max(line.bottom for _, line in cluster),
-        text=best.text,
-        confidence=best.confidence,
-    )
+def label_regions(
+    regions: list[ProposedRegion],
+    labelled: list[tuple[int | None, int, int, int, int, str]],
+) -> list[ProposedRegion]:
+    """Name the identifying attribute read inside each box: ``labelled`` holds
+    (frame, x, y, width, height, keyword) of text that matched the file's identifiers.
+    Labelled text that no box covers becomes a box of its own (a box is never dropped)."""
+    out: list[ProposedRegion] = []
+    used: set[int] = set()
+    for region in regions:
+        matches = None
+        for number, (_, x, y, width, height, keyword) in enumerate(labelled):
+            if _overlap(region, x, y, width, height) >= 0.5 * width * height:
+                used.add(number)
+                matches = matches or keyword
+        out.append(dataclasses.replace(region, matches=matches))
+    for number, (_, x, y, width, height, keyword) in enumerate(labelled):
+        if number not in used and width > 0 and height > 0:
+            out.append(
+                ProposedRegion(
+                    frame=None,
+                    x=x,
+                    y=y,
+                    width=width,
+                    height=height,
+                    kind="text",
+                    confidence=1.0,
+                    matches=keyword,
+                )
+            )
+    return out
+
+
+def _overlap(region: ProposedRegion, x: int, y: int, width: int, height: int) -> int:
+    w = min(region.x + region.width, x + width) - max(region.x, x)
+    h = min(region.y + region.height, y + height) - max(region.y, y)
+    return max(w, 0) * max(h, 0)

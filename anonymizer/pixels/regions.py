@@ -202,11 +202,16 @@ def edits_to_json(edits: Edits) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ProposedRegion:
-    """Text that OCR found in the pixels, for a reviewer to accept or reject.
+    """A box the first pass proposes over text in the pixels, for a reviewer to accept or
+    reject. It holds no recognised text, only where and why.
 
-    ``frame`` is None when the text was found at (nearly) the same place on every sampled
-    frame, so the box should apply to every frame; otherwise it is the 0-based frame index.
-    ``confidence`` is tesseract's, 0..100.
+    ``frame`` is None when the box applies to every frame (always, for boxes of the text
+    detector), else a 0-based frame index. ``kind`` is "text" (the detector found text
+    there), "static-overlay" (text that stays put while the anatomy moves, found on a
+    cine's temporal median) or "outside-ultrasound-regions" (the bands outside the
+    ultrasound regions, where scanners write their header). ``confidence`` is the
+    detector's score, 0..1. ``matches`` names the identifying attribute whose words
+    tesseract read inside the box, if any ("PatientName").
     """
 
     frame: int | None
@@ -214,8 +219,9 @@ class ProposedRegion:
     y: int
     width: int
     height: int
-    text: str
-    confidence: float
+    kind: str = "text"
+    confidence: float = 1.0
+    matches: str | None = None
 
     @property
     def rect(self) -> Rect:
@@ -231,6 +237,7 @@ class ProposedRegion:
             "y": self.y,
             "width": self.width,
             "height": self.height,
-            "text": self.text,
-            "confidence": round(float(self.confidence), 1),
+            "kind": self.kind,
+            "matches": self.matches,
+            "confidence": round(float(self.confidence), 2),
         }

@@ -29,6 +29,7 @@ import hmac
 import logging
 import re
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, MutableSequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -349,9 +350,9 @@ class Fingerprint:
         regions = list(self.text_regions)
         for frame, x, y, width, height, text in words:
             hashes = (token_hash(keys, t) for t in tokens(text))
-            sources = sorted(self.tokens[h] for h in hashes if h in self.tokens)
+            sources = [self.tokens[h] for h in hashes if h in self.tokens]
             if sources:
-                regions.append(TextRegion(frame, x, y, width, height, sources[0]))
+                regions.append(TextRegion(frame, x, y, width, height, _best_source(sources)))
         return dataclasses.replace(self, text_regions=tuple(regions), ocr_done=True)
 
     def __len__(self) -> int:
@@ -367,6 +368,31 @@ class Fingerprint:
                 tokens.setdefault(digest, source)
             uids.update(fp.uids)
         return cls(tokens=tokens, uids=frozenset(uids))
+
+
+#: When one line of text matches words of several attributes, the label names the one
+#: that identifies the patient most directly.
+_LABEL_PRIORITY = (
+    "PatientName",
+    "PatientID",
+    "OtherPatientIDs",
+    "PatientBirthDate",
+    "IssuerOfPatientID",
+    "AccessionNumber",
+)
+
+
+def _rank(keyword: str) -> int:
+    try:
+        return _LABEL_PRIORITY.index(keyword)
+    except ValueError:
+        return len(_LABEL_PRIORITY)
+
+
+def _best_source(sources: list[str]) -> str:
+    """The attribute most words of a line came from; ties go to ``_LABEL_PRIORITY``."""
+    counts = Counter(sources)
+    return min(counts, key=lambda k: (-counts[k], _rank(k), k))
 
 
 class _DropAll(logging.Filter):
@@ -474,7 +500,9 @@ class _Collector:
                 keyword = _TAG_KEYWORD[tag]
                 for text in element_texts(elem):
                     for token in tokens(text):
-                        self.identifying.setdefault(token, keyword)
+                        known = self.identifying.get(token)
+                        if known is None or _rank(keyword) < _rank(known):
+                            self.identifying[token] = keyword
             elif private:
                 if _is_private_creator(tag):
                     continue

@@ -118,44 +118,30 @@ def _covers(region, drawn) -> bool:
     )
 
 
-def _looks_like(found: str, drawn: str) -> bool:
-    """OCR reads the caret of DOE^JOHN as '*' or similar: compare letters and digits only."""
-
-    def simplify(s: str) -> str:
-        return re.sub(r"[^A-Z0-9]", "", s.upper())
-
-    return simplify(found) == simplify(drawn)
-
-
 @pytest.mark.parametrize("colour", [True, False], ids=["rgb", "grey"])
-def test_ocr_finds_the_patient_name_in_an_ultrasound_image(tesseract, colour):
+def test_detector_boxes_every_line_of_an_ultrasound_header(colour):
     ds, drawn = ultrasound_with_text(1, colour=colour)
     regions = propose_regions(ds)
     for text in drawn:
-        matches = [r for r in regions if _covers(r, text)]
-        assert matches, f"no proposed box covers {text}: {regions}"
-        assert matches[0].frame is None
-        assert _looks_like(matches[0].text, text.text)
-        assert 60 <= matches[0].confidence <= 100
-    assert len(regions) == len(drawn)  # no boxes on the speckle
+        assert any(_covers(r, text) for r in regions), f"no box covers {text}: {regions}"
+    assert all(r.frame is None and r.kind == "text" for r in regions)
+    assert len(regions) <= len(drawn)  # no boxes on the speckle
+    assert not any(hasattr(r, "text") for r in regions)  # no recognised text, ever
 
 
-def test_ocr_on_a_cine_marks_text_on_every_frame_and_text_on_one_frame(tesseract):
+def test_text_on_one_frame_of_a_cine_is_boxed_on_every_frame():
     texts = (
         ("DOE^JOHN", 20, 12, None),
         ("ACC 123456", 440, 12, None),
         ("ID 998877", 20, 450, 0),
     )
     ds, drawn = ultrasound_with_text(10, texts=texts)
-    regions = propose_regions(ds, max_frames=5)
-    everywhere = [r for r in regions if r.frame is None]
-    assert all(any(_covers(r, d) for r in everywhere) for d in drawn[:2])
-    first_only = [r for r in regions if r.frame == 0]
-    assert any(_covers(r, drawn[2]) and _looks_like(r.text, "ID 998877") for r in first_only)
-    assert len(regions) == 3
+    regions = propose_regions(ds)
+    assert all(r.frame is None for r in regions)
+    assert all(any(_covers(r, d) for r in regions) for d in drawn)
 
 
-def test_ocr_finds_dark_text_on_a_light_monochrome1_label(tesseract):
+def test_detector_finds_dark_text_on_a_light_monochrome1_label():
     arr = np.full((1, 200, 300), 60, dtype=np.uint8)
     drawn = draw_text(arr[0], "SMITH 1234567", 30, 80, size=18, value=250)
     ds = new_dataset(arr, photometric="MONOCHROME1", modality="DX")
@@ -165,10 +151,68 @@ def test_ocr_finds_dark_text_on_a_light_monochrome1_label(tesseract):
     assert region.y <= y
     assert region.x + region.width >= x + w
     assert region.y + region.height >= y + h
-    assert _looks_like(region.text, "SMITH 1234567")
 
 
-def test_proposed_regions_blacked_out_leave_nothing_to_read(tesseract):
+def test_a_three_word_line_gets_one_box_over_the_whole_line():
+    arr = np.zeros((1, 240, 400), dtype=np.uint8)
+    x, y, w, h = draw_text(arr[0], "DOE JOHN  MRN 4471  1950-01-01", 10, 20, size=14)
+    ds = new_dataset(arr, photometric="MONOCHROME2", modality="OT")
+    regions = propose_regions(ds)
+    assert len(regions) == 1
+    assert _covers(regions[0], type("B", (), {"x": x, "y": y, "width": w, "height": h}))
+
+
+def test_low_contrast_text_in_16_bit_greyscale_is_found():
+    rng = np.random.default_rng(5)
+    arr = rng.normal(1000, 40, (1, 256, 256)).clip(0, 4095).astype(np.uint16)
+    arr[0, 100:140, 20:236] = 1000
+    layer = np.zeros((256, 256), np.uint8)
+    x, y, w, h = draw_text(layer, "PATIENT 7781", 30, 110, size=16)
+    arr[0][layer > 128] = 1120  # 120 of 4095 above the band: invisible in a min-max view
+    arr[0, 0, 0] = 4095
+    ds = new_dataset(arr, photometric="MONOCHROME2", modality="OT", bits_stored=12)
+    regions = propose_regions(ds)
+    drawn = type("B", (), {"x": x, "y": y, "width": w, "height": h})
+    assert any(_covers(r, drawn) for r in regions), regions
+
+
+def test_text_in_a_palette_colour_image_is_found():
+    arr = np.zeros((1, 200, 320), dtype=np.uint8)
+    x, y, w, h = draw_text(arr[0], "JANE ROE 19700101", 12, 150, size=16, value=200)
+    ds = new_dataset(arr, photometric="PALETTE COLOR", modality="US")
+    lut = (np.arange(256, dtype=np.uint16) * 257).tobytes()
+    for colour in ("Red", "Green", "Blue"):
+        setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
+        setattr(ds, f"{colour}PaletteColorLookupTableData", lut)
+    regions = propose_regions(ds)
+    drawn = type("B", (), {"x": x, "y": y, "width": w, "height": h})
+    assert any(_covers(r, drawn) for r in regions), regions
+
+
+def test_both_bands_of_an_rgb_capture_are_found():
+    arr = np.zeros((1, 300, 400, 3), dtype=np.uint8)
+    arr[0, 60:240, 60:340] = (90, 40, 40)
+    top = draw_text(arr[0], "ROE^RICHARD", 10, 8, size=14)
+    bottom = draw_text(arr[0], "St Elsewhere Hospital 2024-06-10", 10, 270, size=14)
+    ds = new_dataset(arr, photometric="RGB", modality="OT")
+    regions = propose_regions(ds)
+    for x, y, w, h in (top, bottom):
+        drawn = type("B", (), {"x": x, "y": y, "width": w, "height": h})
+        assert any(_covers(r, drawn) for r in regions), regions
+
+
+def test_the_area_outside_the_ultrasound_regions_is_proposed():
+    ds, _ = ultrasound_with_text(1)
+    region = pydicom.Dataset()
+    region.RegionLocationMinX0, region.RegionLocationMinY0 = 100, 40
+    region.RegionLocationMaxX1, region.RegionLocationMaxY1 = 540, 479
+    ds.SequenceOfUltrasoundRegions = [region]
+    regions = propose_regions(ds)
+    band = [r for r in regions if r.kind == "outside-ultrasound-regions"]
+    assert any((r.x, r.y, r.width, r.height) == (0, 0, 640, 40) for r in band), band
+
+
+def test_proposed_regions_blacked_out_leave_nothing_to_detect():
     ds, _ = ultrasound_with_text(1)
     regions = propose_regions(ds)
     apply_edits(ds, Edits(tuple(r.to_blackout() for r in regions)))
@@ -177,12 +221,11 @@ def test_proposed_regions_blacked_out_leave_nothing_to_read(tesseract):
     assert propose_regions(result) == []
 
 
-def test_bundled_ultrasound_with_burned_in_text_gets_proposals(tesseract):
+def test_bundled_ultrasound_with_burned_in_text_gets_proposals():
     ds = bundled("examples_jpeg2k.dcm")  # US, JPEG 2000 (YBR_RCT), institution name at the top
     regions = propose_regions(ds)
-    assert any("BAPTIST" in r.text or "MED CTR" in r.text for r in regions), regions
+    assert regions
     for region in regions:
         assert region.frame is None
         assert 0 <= region.x < region.x + region.width <= ds.Columns
         assert 0 <= region.y < region.y + region.height <= ds.Rows
-        assert sum(ch.isalnum() for ch in region.text) >= 2
