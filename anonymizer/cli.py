@@ -18,6 +18,7 @@ import textwrap
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,10 @@ DEIDENTIFY_HELP = textwrap.dedent(
     input, output (or null), status (clean / needs-review / quarantined / published),
     reasons, and proposed_regions for images that may carry burned-in text:
     {"frame": N or null for every frame, "x", "y", "width", "height", "text",
-    "confidence"} in pixel coordinates of that image. A quarantined input produces no
+    "confidence"} in pixel coordinates of that image, and removed_text: the free-text
+    attributes (Series Description...) removed because they looked like they held a
+    name, an ID-like code, a date, a phone number... (nobody reviews them here; the
+    reasons say which kind, never the value). A quarantined input produces no
     output file. The exit status is 0 when every input got a status.
 
     --pass first (default): the import profile (PS3.15 Basic Profile with Retain
@@ -49,7 +53,13 @@ DEIDENTIFY_HELP = textwrap.dedent(
 
     --regions REGIONS.json maps an input path (relative to INPUT_DIR, or absolute) or
     an original SOP Instance UID to {"regions": [{"x", "y", "width", "height",
-    "frames": "all" | [0, 1, ...]}], "crop": {"x", "y", "width", "height"} | null}.
+    "frames": "all" | [0, 1, ...]}], "crop": {"x", "y", "width", "height"} | null,
+    "reviewed": true | false}. The second pass fails closed: an image flagged for
+    burned-in text (status needs-review after the first pass) is published only if
+    its entry gives it at least one region, or says "reviewed": true (a person
+    looked at every frame and found no text to black out; a crop alone is not
+    enough). Any other flagged image stays needs-review, with no output file and
+    the reason in the report.
 
     The secret behind UIDs, date offsets and pseudonyms comes from --secret-file or
     the TEACHINGFILE_DEID_SECRET environment variable; without either a random one is
@@ -123,12 +133,42 @@ def _load_keys(secret_file: Path | None) -> Keys:
     return Keys(secrets.token_bytes(32))
 
 
-def _load_regions(path: Path | None) -> dict[str, Edits]:
+@dataclass(frozen=True)
+class Review:
+    """One entry of the regions file: the author's edits, and whether a person reviewed
+    the image (``"reviewed": true``: looked at every frame, nothing more to black out)."""
+
+    edits: Edits
+    reviewed: bool = False
+
+    @property
+    def clears_flag(self) -> bool:
+        """May a flagged image be published with this entry (regions, or reviewed)?"""
+        return bool(self.edits.blackouts) or self.reviewed
+
+
+NOT_REVIEWED = (
+    "not published: the image may carry burned-in text, and the regions file neither "
+    'gives it regions nor marks it "reviewed": true'
+)
+
+
+def _review_from_json(value: Any) -> Review:
+    if not isinstance(value, dict):
+        raise ValueError("each entry must be a JSON object with 'regions', 'crop', 'reviewed'")
+    fields = dict(value)
+    reviewed = fields.pop("reviewed", False)
+    if not isinstance(reviewed, bool):
+        raise ValueError('"reviewed" must be true or false')
+    return Review(edits_from_json(fields), reviewed)
+
+
+def _load_regions(path: Path | None) -> dict[str, Review]:
     if path is None:
         return {}
     try:
         raw = json.loads(path.read_text())
-        return {str(key): edits_from_json(value) for key, value in raw.items()}
+        return {str(key): _review_from_json(value) for key, value in raw.items()}
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise RunError(f"cannot use the regions file {path}: {exc}") from None
 
@@ -149,8 +189,8 @@ def _init(keys: Keys, args: dict[str, Any]) -> None:
     _STATE.update(args)
 
 
-def _edits_for(path: Path, result: FirstPassResult) -> Edits:
-    regions: dict[str, Edits] = _STATE["regions"]
+def _review_for(path: Path, result: FirstPassResult) -> Review | None:
+    regions: dict[str, Review] = _STATE["regions"]
     root: Path = _STATE["input_dir"]
     candidates = [str(path), str(path.resolve())]
     if path.is_relative_to(root):
@@ -163,7 +203,7 @@ def _edits_for(path: Path, result: FirstPassResult) -> Edits:
     for key in candidates:
         if key in regions:
             return regions[key]
-    return Edits()
+    return None
 
 
 def worker_pool(jobs: int, keys: Keys, state: dict[str, Any]) -> ProcessPoolExecutor:
@@ -187,23 +227,35 @@ def _process(path: Path) -> dict[str, Any]:
     keys: Keys = _STATE["keys"]
     out_dir: Path = _STATE["output_dir"]
     if _STATE["which"] == "first":
-        return first_pass(path, out_dir, keys=keys, ocr=_STATE["ocr"]).to_report()
+        # No person reviews free text here: flagged values are removed, the report says so.
+        return first_pass(
+            path, out_dir, keys=keys, ocr=_STATE["ocr"], remove_flagged_text=True
+        ).to_report()
     with tempfile.TemporaryDirectory(prefix="tf-first-") as tmp:
-        first = first_pass(path, Path(tmp), keys=keys, ocr=_STATE["ocr"])
+        first = first_pass(path, Path(tmp), keys=keys, ocr=_STATE["ocr"], remove_flagged_text=True)
         if first.output is None or first.fingerprint is None:
             return first.to_report()
+        review = _review_for(path, first)
+        flagged = first.status is Status.NEEDS_REVIEW
+        if flagged and (review is None or not review.clears_flag):
+            # Fail closed: nobody said what to black out, or that nothing needs it.
+            entry = first.to_report()
+            entry["output"] = None  # the first pass's file was only temporary
+            entry["reasons"] = [*first.reasons, NOT_REVIEWED]
+            return entry
         second = second_pass(
             first.output,
             out_dir,
             keys=keys,
             fingerprint=first.fingerprint,
             pseudonym=first.reidentification["pseudonym"] if first.reidentification else "",
-            edits=_edits_for(path, first),
-            flagged=first.status is Status.NEEDS_REVIEW,
+            edits=review.edits if review is not None else Edits(),
+            flagged=flagged,
         )
         entry = second.to_report()
         entry["input"] = str(path)
         entry["proposed_regions"] = first.proposed_regions
+        entry["removed_text"] = first.removed_text
         entry["reasons"] = [*first.reasons, *second.reasons]
         return entry
 

@@ -19,7 +19,7 @@ import io
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -30,11 +30,18 @@ from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 
+from anonymizer.freetext import (
+    FREE_TEXT_KEYWORDS,
+    findings_for,
+    free_text_values,
+    review_values,
+)
 from anonymizer.header.engine import HeaderContext, deidentify_header
 from anonymizer.header.filemeta import rebuild_file_meta
 from anonymizer.integrity import UnreadableError, check_integrity
 from anonymizer.keys import Keys
 from anonymizer.pixels import (
+    Blackout,
     Edits,
     EditsDoNotFit,
     apply_edits,
@@ -132,6 +139,9 @@ class PassResult:
     reasons: list[str] = field(default_factory=list)
     output: Path | None = None
     info: InstanceInfo | None = None
+    # Second pass: where the verifier's residual text gate found text-like marks, in the
+    # original (uncropped) image: {"frame": int | None, "x", "y", "width", "height"}.
+    regions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -146,13 +156,22 @@ class PassResult:
 @dataclass
 class FirstPassResult(PassResult):
     proposed_regions: list[dict[str, Any]] = field(default_factory=list)
+    # Free-text attributes a published file would keep, with what looks identifying in
+    # them (anonymizer.freetext.review_values of the de-identified data set).
+    free_text: list[dict[str, Any]] = field(default_factory=list)
+    # Keywords of free-text attributes removed because they looked identifying.
+    removed_text: list[str] = field(default_factory=list)
     fingerprint: Fingerprint | None = None
     # The re-identification key: original patient identifiers and the UID mapping.
     # PHI: the caller encrypts it and never logs it. Not part of ``to_report``.
     reidentification: dict[str, Any] | None = None
 
     def to_report(self) -> dict[str, Any]:
-        return {**super().to_report(), "proposed_regions": self.proposed_regions}
+        return {
+            **super().to_report(),
+            "proposed_regions": self.proposed_regions,
+            "removed_text": self.removed_text,
+        }
 
 
 SecondPassResult = PassResult
@@ -264,6 +283,42 @@ def _proposals(
     ], why
 
 
+_KIND_WORDS = {
+    "person-name": "a person name",
+    "code": "an ID-like code",
+    "digits": "a long number",
+    "date": "a date",
+    "phone": "a phone number",
+    "email": "an e-mail address",
+    "url": "a web address",
+    "own-identifier": "a word of the patient's identifiers",
+}
+
+
+def _remove_flagged_text(ds: pydicom.Dataset) -> list[tuple[str, str]]:
+    """Remove every free-text element, at any depth, in which the detector finds something;
+    return (keyword, what kinds were found) per removed attribute, never the value."""
+    removed: list[tuple[str, str]] = []
+    for dataset in _datasets(ds):
+        for keyword, value in list(free_text_values(dataset)):
+            kinds = sorted({f.kind for f in findings_for(keyword, value)})
+            if kinds:
+                del dataset[keyword]
+                words = " and ".join(_KIND_WORDS.get(kind, kind) for kind in kinds)
+                removed.append((keyword, words))
+    return removed
+
+
+def _datasets(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
+    """``ds`` and every sequence item in it, at any depth."""
+    found = [ds]
+    for elem in ds:
+        if elem.VR == "SQ":
+            for item in elem.value or ():
+                found.extend(_datasets(item))
+    return found
+
+
 @_quiet
 def first_pass(
     source: Path,
@@ -273,8 +328,15 @@ def first_pass(
     pseudonym: str | None = None,
     profile: Profile = FIRST_PASS,
     ocr: bool = True,
+    remove_flagged_text: bool = False,
 ) -> FirstPassResult:
-    """De-identify the header of one received file (PS3.15 E.1-1 + options)."""
+    """De-identify the header of one received file (PS3.15 E.1-1 + options).
+
+    ``remove_flagged_text`` (the CLI, where nobody reviews): a free-text attribute in
+    which :func:`anonymizer.freetext.find_identifiers` finds something is removed whole,
+    and the result says which (never the value). Otherwise the values stay for the
+    author's review; ``free_text`` always lists them with their findings.
+    """
     result = FirstPassResult(input=str(source), status=Status.QUARANTINED)
     try:
         ds = read_dicom(source)
@@ -294,6 +356,8 @@ def first_pass(
             keys=keys, profile=profile, pseudonym=pseudonym or keys.pseudonym(patient_key)
         )
         report = deidentify_header(ds, ctx)
+        removed_text = _remove_flagged_text(ds) if remove_flagged_text else []
+        free_text = review_values(ds)
         regions: list[dict[str, Any]] = []
         if review_reasons and ocr:
             regions, unsure = _proposals(ds, keys, result)
@@ -310,6 +374,11 @@ def first_pass(
     result.status = Status.NEEDS_REVIEW if review_reasons else Status.CLEAN
     result.reasons = review_reasons
     result.proposed_regions = regions
+    result.free_text = free_text
+    result.removed_text = [keyword for keyword, _ in removed_text]
+    result.reasons.extend(
+        f"{keyword} removed: it looks like it contains {kinds}" for keyword, kinds in removed_text
+    )
     result.reidentification = {
         "pseudonym": ctx.pseudonym,
         "patient": report.original_patient,
@@ -317,6 +386,17 @@ def first_pass(
         "uid_map": report.uid_map,
     }
     return result
+
+
+def _write_texts(ds: pydicom.Dataset, texts: Mapping[str, str]) -> None:
+    """The author's accepted free-text values, at the top level ("" removes)."""
+    for keyword, value in texts.items():
+        if keyword not in FREE_TEXT_KEYWORDS:
+            continue
+        if value.strip():
+            setattr(ds, keyword, value.strip())
+        elif keyword in ds:
+            del ds[keyword]
 
 
 @_quiet
@@ -332,12 +412,25 @@ def second_pass(
     profile: Profile = SECOND_PASS,
     allowlist: frozenset[int] = SECOND_PASS_ALLOWLIST,
     staging_dir: Path | None = None,
+    texts: Mapping[str, str] | None = None,
+    safe_regions: Sequence[Blackout] = (),
+    residual_text: bool = True,
 ) -> SecondPassResult:
     """Burn the edits into the pixels, strip to the allowlist, verify, then write.
 
     The file is written and verified in ``staging_dir`` (default ``out_dir/.staging``;
     it must be on the same file system) and only a file that passed is renamed into
     ``out_dir``: nothing unverified ever sits among the published files.
+
+    ``texts`` are the free-text values the author accepted, by keyword (an empty string
+    removes the element); they are written before the header is stripped, and the
+    verifier accepts exactly them. Keywords that are not free text
+    (:data:`anonymizer.freetext.FREE_TEXT_KEYWORDS`) are ignored.
+
+    ``safe_regions`` (original image coordinates) are areas the author marked as holding
+    no identifying text: the verifier's residual text gate ignores them. Where that gate
+    finds text, ``result.regions`` says where. ``residual_text=False`` skips the gate
+    (for images of a long series that the caller does not sample; ADR 0003).
     """
     edits = edits or Edits()
     result = SecondPassResult(input=str(source), status=Status.QUARANTINED)
@@ -348,6 +441,7 @@ def second_pass(
         return result
     try:
         apply_edits(ds, edits)
+        _write_texts(ds, texts or {})
         # Dates were shifted by the first pass: shift by zero now.
         ctx = HeaderContext(
             keys=keys, profile=profile, pseudonym=pseudonym, allowlist=allowlist, date_offset_days=0
@@ -374,8 +468,12 @@ def second_pass(
         edits=edits,
         flagged=flagged,
         pseudonym=pseudonym,
+        texts=texts,
+        safe_regions=safe_regions,
+        residual_text=residual_text,
     )
     result.info = info
+    result.regions = [dict(p.region) for p in verdict.problems if p.region is not None]
     if not verdict.ok:
         part.unlink(missing_ok=True)
         result.reasons.extend(verdict.reasons())

@@ -6,8 +6,10 @@ Prints, in one run:
 - first pass over a CT series (512x512 16-bit) and over small MR slices, with 1 and 2
   worker processes (the CLI's own pool), against a plain pydicom read+write of the same
   files in one process;
-- second pass (blackout on every frame + header allowlist + verifier) on one
-  uncompressed multi-frame RGB ultrasound cine, against its single-process read+write,
+- on one uncompressed multi-frame RGB ultrasound cine, against its single-process
+  read+write: the first pass (flagged: text detection on sampled frames and their median,
+  tesseract labels) and the second pass (blackout on every frame + header allowlist +
+  verifier),
   with the second pass's peak memory as a multiple of the file size.
 """
 
@@ -121,8 +123,12 @@ def bench_cine(frames: int, tmp: Path) -> None:
         if out.returncode != 0:
             raise SystemExit(out.stderr)
     probe = json.loads(out.stdout.strip().splitlines()[-1])
+    first = json.loads((probe_dir / "first.json").read_text())
     print(f"US cine: {frames} frames, {size / 1e6:.0f} MB")
     print(f"  {'pydicom read+write (1 process)':<34} {base:7.2f} s  1.00x")
+    t = first["first_pass_seconds"]
+    label = f"first pass (detect + label, {first['proposals']} boxes)"
+    print(f"  {label:<34} {t:7.2f} s  {t / base:5.2f}x")
     t = probe["second_pass_seconds"]
     print(f"  {'second pass (blackout all frames)':<34} {t:7.2f} s  {t / base:5.2f}x")
     print(

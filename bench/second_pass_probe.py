@@ -29,7 +29,9 @@ def _rss_bytes() -> int:
 
 
 def run_first(source: Path, out: Path) -> None:
+    start = time.perf_counter()
     first = first_pass(source, out / "first", keys=KEYS)
+    seconds = time.perf_counter() - start
     assert first.output and first.fingerprint and first.reidentification, first.reasons
     (out / "first.json").write_text(
         json.dumps(
@@ -39,6 +41,8 @@ def run_first(source: Path, out: Path) -> None:
                 "pseudonym": first.reidentification["pseudonym"],
                 "flagged": first.status is Status.NEEDS_REVIEW,
                 "columns": first.info.columns if first.info else 0,
+                "first_pass_seconds": seconds,
+                "proposals": len(first.proposed_regions),
             }
         )
     )

@@ -1,7 +1,9 @@
 """The author's edits, stored as data: boxes per instance, a crop per series.
 
-Boxes are validated against the image here, so the second pass never meets a box that
-does not fit. Saving boxes for a flagged instance counts as reviewing it.
+Boxes (and areas marked safe) are validated against the image here, so the second pass
+never meets one that does not fit. Saving edits never confirms an image: that is an
+explicit action (``cases.review``); changing a decision on a proposal or marking an area
+safe withdraws an earlier confirmation.
 """
 
 from __future__ import annotations
@@ -9,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.utils import timezone
 
-from anonymizer.pixels import EditsDoNotFit, Rect, edits_from_json
+from anonymizer.pixels import EditsDoNotFit, Rect, edits_from_json, edits_to_json
 from cases.models import Case, Instance, Series
 from cases.services import audit_record
 
@@ -25,44 +26,88 @@ def _check_rect(rect: Rect, *, columns: int, rows: int, what: str) -> None:
         raise EditsInvalid(f"the {what} {rect} does not fit the {columns}x{rows} image")
 
 
-def _require_draft(case: Case) -> None:
+def require_draft(case: Case) -> None:
+    """The one rule for changing a case's content: only while it is a draft."""
     if case.status != Case.Status.DRAFT:
         raise EditsInvalid(f"the case is {case.get_status_display().lower()}: edits are closed")
 
 
-def instance_edits_save(
-    *, instance: Instance, by: AbstractBaseUser, blackouts: list[dict[str, Any]], reviewed: bool
-) -> Instance:
-    _require_draft(instance.series.case)
+def _areas_clean(areas: Any, instance: Instance, *, what: str) -> list[dict[str, Any]]:
+    """Boxes or safe areas, checked against the image; returned in their JSON shape."""
+    if not isinstance(areas, list):
+        raise EditsInvalid("boxes and safe areas are sent as lists")
     try:
-        edits = edits_from_json({"regions": blackouts, "crop": None})
+        edits = edits_from_json({"regions": areas, "crop": None})
     except (EditsDoNotFit, ValueError, TypeError, KeyError) as exc:
         raise EditsInvalid(str(exc)) from None
     for blackout in edits.blackouts:
-        _check_rect(blackout.rect, columns=instance.columns, rows=instance.rows, what="box")
+        _check_rect(blackout.rect, columns=instance.columns, rows=instance.rows, what=what)
         frames = blackout.frames or ()
-        if frames and max(frames) >= instance.number_of_frames:
+        if frames and (min(frames) < 0 or max(frames) >= instance.number_of_frames):
             raise EditsInvalid(f"the image has {instance.number_of_frames} frame(s)")
-    instance.blackouts = blackouts
-    if reviewed or blackouts:
-        instance.reviewed_at = instance.reviewed_at or timezone.now()
-    else:
+    return edits_to_json(edits)["regions"]
+
+
+def instance_edits_save(
+    *,
+    instance: Instance,
+    by: AbstractBaseUser,
+    blackouts: list[dict[str, Any]],
+    decisions: dict[str, str] | None = None,
+    safe_regions: list[dict[str, Any]] | None = None,
+) -> Instance:
+    """Save an image's boxes, its decisions on proposals and its safe areas (None: keep).
+
+    An accepted proposal is a box (added here if the author's list lacks it). A changed
+    decision or a newly marked safe area withdraws the author's confirmation."""
+    from cases import review
+
+    case = instance.series.case
+    require_draft(case)
+    blackouts = _areas_clean(blackouts, instance, what="box")
+    old_decisions = instance.proposal_decisions or {}
+    new_decisions = (
+        old_decisions if decisions is None else review.decisions_clean(decisions, instance)
+    )
+    old_safe = instance.safe_regions or []
+    new_safe = old_safe if safe_regions is None else _areas_clean(
+        safe_regions, instance, what="safe area"
+    )  # fmt: skip
+    marked_safe = any(area not in old_safe for area in new_safe)
+    instance.blackouts = review.with_accepted_boxes(blackouts, instance, new_decisions)
+    instance.proposal_decisions = new_decisions
+    instance.safe_regions = new_safe
+    if new_decisions != old_decisions or marked_safe:
         instance.reviewed_at = None
-    instance.save(update_fields=["blackouts", "reviewed_at"])
+    instance.save(update_fields=["blackouts", "proposal_decisions", "safe_regions", "reviewed_at"])
+    decided = list(new_decisions.values())
     audit_record(
         actor=by,
         action="instance.edits",
-        case=instance.series.case,
+        case=case,
         target=f"instance:{instance.pk}",
-        detail={"boxes": len(blackouts), "reviewed": instance.reviewed_at is not None},
+        detail={
+            "boxes": len(instance.blackouts),
+            "accepted": decided.count("accepted"),
+            "rejected": decided.count("rejected"),
+            "reviewed": instance.reviewed_at is not None,
+        },
     )
+    if new_safe != old_safe:
+        audit_record(
+            actor=by,
+            action="instance.safe_regions",
+            case=case,
+            target=f"instance:{instance.pk}",
+            detail={"areas": len(new_safe), "marked": marked_safe},
+        )
     return instance
 
 
 def series_crop_save(
     *, series: Series, by: AbstractBaseUser, crop: dict[str, Any] | None
 ) -> Series:
-    _require_draft(series.case)
+    require_draft(series.case)
     if crop is not None:
         try:
             rect = Rect.from_json(crop, what="crop")
@@ -81,7 +126,7 @@ def series_key_image_save(
     *, series: Series, by: AbstractBaseUser, instance_id: int | None
 ) -> Series:
     """Mark one image of the series as its key image (the one it opens on), or none."""
-    _require_draft(series.case)
+    require_draft(series.case)
     key = None
     if instance_id is not None:
         if isinstance(instance_id, bool) or not isinstance(instance_id, int):
@@ -148,7 +193,7 @@ def instance_annotations_save(
     *, instance: Instance, by: AbstractBaseUser, annotations: Any
 ) -> Instance:
     """Arrows, ellipses and labels for teaching: data shown over the image, never pixels."""
-    _require_draft(instance.series.case)
+    require_draft(instance.series.case)
     if not isinstance(annotations, list) or len(annotations) > MAX_ANNOTATIONS:
         raise EditsInvalid(f"annotations are a list of at most {MAX_ANNOTATIONS}")
     instance.annotations = [_annotation_clean(a, instance) for a in annotations]

@@ -24,7 +24,7 @@ from django.db.models import F, Max
 
 from anonymizer.keys import Keys
 from anonymizer.pipeline import FirstPassResult, Status, first_pass
-from cases import storage
+from cases import freetext, review, storage
 from cases.models import Case, ImportJob, Instance, QuarantineItem, ReidentificationKey, Series
 
 
@@ -48,6 +48,16 @@ class BatchOutcome:
     reasons: list[str] = field(default_factory=list)
 
 
+def quarantine_store(*, path: Path, stage: str) -> str:
+    """Move ``path`` into the quarantine store (owner-only); returns its name there."""
+    root = storage.ensure_root(settings.QUARANTINE_ROOT)
+    name = f"{stage}-{secrets.token_hex(12)}.dcm"
+    target = root / name
+    shutil.move(str(path), target)
+    target.chmod(0o600)
+    return name
+
+
 def quarantine_file(
     *,
     path: Path,
@@ -55,17 +65,15 @@ def quarantine_file(
     stage: str,
     case: Case | None = None,
     job: ImportJob | None = None,
+    instance: Instance | None = None,
     sop_class_uid: str = "",
 ) -> QuarantineItem:
     """Move ``path`` into the quarantine store and record why."""
-    root = storage.ensure_root(settings.QUARANTINE_ROOT)
-    name = f"{stage}-{secrets.token_hex(12)}.dcm"
-    target = root / name
-    shutil.move(str(path), target)
-    target.chmod(0o600)
+    name = quarantine_store(path=path, stage=stage)
     return QuarantineItem.objects.create(
-        job=job, case=case, stage=stage, reason=reason, file=name, sop_class_uid=sop_class_uid
-    )
+        job=job, case=case, instance=instance, stage=stage, reason=reason, file=name,
+        sop_class_uid=sop_class_uid,
+    )  # fmt: skip
 
 
 def age_band(age: str) -> str:
@@ -91,7 +99,8 @@ def _record_instance(case: Case, result: FirstPassResult) -> Instance:
         defaults={
             "study_instance_uid": info.study_instance_uid,
             "modality": info.modality,
-            "description": info.series_description,
+            # The accepted value only: set when the author reviews the text (freetext.py).
+            "description": "",
         },
     )
     if created:
@@ -111,10 +120,12 @@ def _record_instance(case: Case, result: FirstPassResult) -> Instance:
             "status": Instance.Status.NEEDS_REVIEW if flagged else Instance.Status.CLEAN,
             "working_file": str(result.output.relative_to(settings.WORKING_ROOT)),
             "review_reasons": result.reasons if flagged else [],
-            "proposed_regions": result.proposed_regions,
+            # Geometry, kind and matched keyword only: recognised text is never stored.
+            "proposed_regions": review.proposals_clean(result.proposed_regions),
             "fingerprint": result.fingerprint.to_json(),
         },
     )
+    freetext.free_text_record(case=case, series=series, instance=instance, values=result.free_text)
     band = age_band(info.patient_age)
     if not case.patient_age_band and band:
         Case.objects.filter(pk=case.pk, patient_age_band="").update(patient_age_band=band)

@@ -122,9 +122,14 @@ class Instance(models.Model):
     # Relative to WORKING_ROOT / PUBLISHED_ROOT; never a path in the raw store.
     working_file = models.CharField(max_length=300)
     published_file = models.CharField(max_length=300, blank=True)
-    # Why the first pass flagged the pixels, and the boxes its OCR proposed.
+    # Why the first pass flagged the pixels, and where it proposes boxes: geometry, kind
+    # and the matched attribute only, never recognised text: [{"id": "p0", "frame": None |
+    # int, "x", "y", "width", "height", "kind", "matches", "confidence"}].
     review_reasons = models.JSONField(default=list, blank=True)
     proposed_regions = models.JSONField(default=list, blank=True)
+    # The author's decision on each proposal by id: {"p0": "accepted" | "rejected"}. An
+    # accepted proposal is also a blackout.
+    proposal_decisions = models.JSONField(default=dict, blank=True)
     # The author's edits as data: [{"x", "y", "width", "height", "frames": "all" | [..]}].
     blackouts = models.JSONField(default=list, blank=True)
     # Teaching annotations, shown over the image and never burned into it: arrows
@@ -132,6 +137,14 @@ class Instance(models.Model):
     # "width", "height"} and labels {"type": "text", "x", "y", "text"}, each with the
     # "frame" (0-based) it belongs to, in pixel coordinates of the uncropped image.
     annotations = models.JSONField(default=list, blank=True)
+    # Where the final check (the residual text gate) found text-like marks at the last
+    # failed publish: [{"frame": None | int, "x", "y", "width", "height"}], uncropped.
+    gate_regions = models.JSONField(default=list, blank=True)
+    # Areas the author looked at and marked safe (scale bar, L/R marker); the gate
+    # ignores text inside them: [{"x", "y", "width", "height", "frames": "all" | [..]}].
+    safe_regions = models.JSONField(default=list, blank=True)
+    # Set only by the author's explicit confirmation, refused while any proposal is
+    # undecided; cleared when a decision changes or an area is marked safe.
     reviewed_at = models.DateTimeField(null=True, blank=True)
     # Keyed hashes of the identifying tokens of the original, for the verifier.
     fingerprint = models.JSONField(default=dict, blank=True)
@@ -204,12 +217,18 @@ class QuarantineItem(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         DISCARDED = "discarded", "Discarded"
+        # Closed by itself: the image it held back was published later.
+        RESOLVED = "resolved", "Resolved"
 
     job = models.ForeignKey(
         ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="quarantine"
     )
     case = models.ForeignKey(
         Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="quarantine"
+    )
+    # The draft image a second-pass item holds back (a retry replaces its open item).
+    instance = models.ForeignKey(
+        "Instance", null=True, blank=True, on_delete=models.SET_NULL, related_name="quarantine"
     )
     stage = models.CharField(max_length=16, choices=Stage.choices)
     reason = models.TextField()
@@ -280,3 +299,79 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("audit events are append-only")
+
+
+class FreeTextValue(models.Model):
+    """One free-text value that would be published (a series or study description, any
+    other text on the second-pass allowlist), reviewed by the author before publishing.
+
+    One record per (case, series, keyword, value): the instances that carry it are linked.
+    Until the author decides, the value is held only encrypted (it may contain a name);
+    ``accepted_value`` is what the second pass writes and the library shows.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "To review"
+        ACCEPTED = "accepted", "Accepted"
+        EDITED = "edited", "Edited"
+        CLEARED = "cleared", "Cleared"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="free_text_values")
+    # Empty for study-level text (Study Description), shared by the series of the study.
+    series = models.ForeignKey(
+        Series, null=True, blank=True, on_delete=models.CASCADE, related_name="free_text_values"
+    )
+    keyword = models.CharField(max_length=64)
+    # Keyed hash of the original value: one record per value, never the value itself.
+    digest = models.CharField(max_length=64)
+    # The original value, Fernet-encrypted (cases.ingest.reid_encrypt).
+    ciphertext = models.BinaryField()
+    # What the detector flagged: [{"start", "end", "kind"}], offsets into the original.
+    findings = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Clear text only once the author accepted or edited it ("" when cleared).
+    accepted_value = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    instances = models.ManyToManyField(Instance, related_name="free_text_values", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "series__order", "series", "keyword", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "series", "keyword", "digest"],
+                name="one_free_text_value_per_series_keyword",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.keyword} ({self.get_status_display()}) of case {self.case_id}"
+
+
+class TextFindingAcknowledgement(models.Model):
+    """The author looked at a flagged word in their own text and said it is not an
+    identifier (an eponym such as "Smith fracture"). The word is kept as a keyed hash."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="text_acknowledgements")
+    # Where the word stands: "write-up:<field>" or "annotation:<instance id>".
+    where = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "where", "kind", "digest"], name="one_acknowledgement_per_word"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in {self.where} acknowledged (case {self.case_id})"

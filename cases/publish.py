@@ -22,13 +22,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from anonymizer.pipeline import Status, second_pass
-from anonymizer.pixels import Edits, edits_from_json
+from anonymizer.pixels import Blackout, Edits, edits_from_json
 from anonymizer.profile import SECOND_PASS
 from anonymizer.profile.allowlist import SECOND_PASS_ALLOWLIST_KEYWORDS
 from anonymizer.verify import Fingerprint
-from cases import storage
-from cases.ingest import deid_keys, quarantine_file
-from cases.models import Case, Instance
+from cases import freetext, review, storage
+from cases.ingest import deid_keys, quarantine_file, quarantine_store
+from cases.models import Case, Instance, QuarantineItem
 from cases.services import audit_record
 
 # What the author confirms before publishing (from the source documents).
@@ -59,12 +59,13 @@ def publish_blockers(*, case: Case, checklist: dict[str, bool]) -> list[str]:
     instances = Instance.objects.filter(series__case=case)
     if not instances.exists():
         reasons.append("The case has no images.")
-    unreviewed = instances.filter(status=Instance.Status.NEEDS_REVIEW, reviewed_at=None).count()
+    unreviewed = len(review.images_to_review(case=case))
     if unreviewed:
         reasons.append(
-            f"{unreviewed} image(s) flagged for burned-in text still need review "
-            "(accept or draw boxes, or confirm there is no identifying text)."
+            f"{unreviewed} image(s) still need review: accept or reject every proposed box, "
+            "then confirm the image (or the whole series) in the editor."
         )
+    reasons += freetext.free_text_blockers(case=case)
     missing = [text for key, text in CHECKLIST.items() if not checklist.get(key)]
     reasons += [f"Confirm: {text}" for text in missing]
     return reasons
@@ -97,6 +98,34 @@ def _edits(instance: Instance) -> Edits:
     )
 
 
+def _safe_regions(instance: Instance) -> tuple[Blackout, ...]:
+    """The areas the author marked safe, for the residual text gate to ignore."""
+    return edits_from_json({"regions": instance.safe_regions or [], "crop": None}).blackouts
+
+
+#: Series up to this many images have every image read by the residual text gate; longer
+#: ones (CT and MR stacks, where text sits on a few images if any) a sample of this many.
+RESIDUAL_GATE_SAMPLE = 64
+
+
+def _residual_gate_sample(instances: list[Instance]) -> set[int]:
+    """The images whose pixels the residual text gate reads: every image of a short series;
+    of a long one, the first, the last and evenly spaced ones between, plus every image
+    that was flagged, has boxes or safe areas (to bound the cost of publishing a stack)."""
+    by_series: dict[int, list[Instance]] = {}
+    for instance in instances:
+        by_series.setdefault(instance.series_id, []).append(instance)
+    chosen: set[int] = set()
+    for members in by_series.values():
+        if len(members) <= RESIDUAL_GATE_SAMPLE:
+            chosen.update(i.pk for i in members)
+            continue
+        step = (len(members) - 1) / (RESIDUAL_GATE_SAMPLE - 1)
+        chosen.update(members[round(k * step)].pk for k in range(RESIDUAL_GATE_SAMPLE))
+        chosen.update(i.pk for i in members if i.review_reasons or i.blackouts or i.safe_regions)
+    return chosen
+
+
 @dataclass
 class _Done:
     instance: Instance
@@ -114,7 +143,13 @@ def case_publish_run(case_id: int) -> Case:
     staging = storage.ensure_root(settings.PUBLISHED_ROOT) / ".staging" / str(case.pk)
     done: list[_Done] = []
     failures: list[tuple[Instance, list[str]]] = []
-    instances = Instance.objects.filter(series__case=case).select_related("series")
+    gate: dict[int, list[dict[str, Any]]] = {}  # where the final check found text marks
+    instances = list(
+        Instance.objects.filter(series__case=case)
+        .select_related("series")
+        .prefetch_related("free_text_values")
+    )
+    gated = _residual_gate_sample(instances)
     for instance in instances:
         result = second_pass(
             storage.resolve_inside(settings.WORKING_ROOT, instance.working_file),
@@ -125,20 +160,26 @@ def case_publish_run(case_id: int) -> Case:
             edits=_edits(instance),
             flagged=bool(instance.review_reasons),
             staging_dir=staging,
+            texts=freetext.texts_for_instance(instance),
+            safe_regions=_safe_regions(instance),
+            residual_text=instance.pk in gated,
         )
         if result.status is Status.PUBLISHED and result.output is not None:
             done.append(_Done(instance, result.output))
         else:
             failures.append((instance, result.reasons))
+            gate[instance.pk] = review.gate_regions_clean(result.regions)
     shutil.rmtree(staging, ignore_errors=True)
     if failures:
-        return _publish_failed(case, done, failures)
+        return _publish_failed(case, done, failures, gate)
     with transaction.atomic():
         for item in done:
             Instance.objects.filter(pk=item.instance.pk).update(
                 status=Instance.Status.PUBLISHED,
                 published_file=str(item.path.relative_to(settings.PUBLISHED_ROOT)),
+                gate_regions=[],
             )
+        _quarantine_resolve(case, [item.instance for item in done])
         Case.objects.filter(pk=case.pk, status=Case.Status.PUBLISHING).update(
             status=Case.Status.PUBLISHED,
             published_at=timezone.now(),
@@ -151,25 +192,31 @@ def case_publish_run(case_id: int) -> Case:
 
 
 def _publish_failed(
-    case: Case, done: list[_Done], failures: list[tuple[Instance, list[str]]]
+    case: Case,
+    done: list[_Done],
+    failures: list[tuple[Instance, list[str]]],
+    gate: dict[int, list[dict[str, Any]]],
 ) -> Case:
-    """No half-published case: remove this attempt's files, quarantine what failed."""
+    """No half-published case: remove this attempt's files, quarantine what failed (one
+    open item per image: a retry replaces the earlier one) and keep where the final
+    check found text-like marks, for the editor to show."""
     for item in done:
         item.path.unlink(missing_ok=True)
     with transaction.atomic():
+        Instance.objects.filter(pk__in=[item.instance.pk for item in done]).update(gate_regions=[])
         for instance, reasons in failures:
+            Instance.objects.filter(pk=instance.pk).update(gate_regions=gate.get(instance.pk, []))
             working = storage.resolve_inside(settings.WORKING_ROOT, instance.working_file)
             copy = working.with_name(f".{working.name}.quarantine")
             shutil.copyfile(working, copy)  # the draft keeps its working copy
-            quarantine_file(
-                path=copy, reason="; ".join(reasons), stage="second-pass", case=case,
-                sop_class_uid=instance.sop_class_uid,
-            )  # fmt: skip
+            _quarantine_replace(case, instance, copy, "; ".join(reasons))
         error = (
             f"{len(failures)} of {len(done) + len(failures)} images did not pass the final "
             f"check and were put in quarantine; the case was not published. First reason: "
             f"{failures[0][1][0] if failures[0][1] else 'unknown'}"
         )
+        hints = {freetext.free_text_failure_hint(instance=i, reasons=r) for i, r in failures}
+        error = " ".join([error, *sorted(h for h in hints if h)])
         Case.objects.filter(pk=case.pk).update(
             status=Case.Status.DRAFT, publish_error=error, updated_at=timezone.now()
         )
@@ -177,6 +224,47 @@ def _publish_failed(
                      detail={"failed": len(failures)})  # fmt: skip
     case.refresh_from_db()
     return case
+
+
+def _quarantine_replace(case: Case, instance: Instance, copy: Path, reason: str) -> None:
+    """Quarantine this attempt's copy of ``instance``, replacing the image's open item."""
+    earlier = (
+        QuarantineItem.objects.select_for_update()
+        .filter(instance=instance, stage=QuarantineItem.Stage.SECOND_PASS)
+        .filter(status=QuarantineItem.Status.OPEN)
+        .first()
+    )
+    if earlier is None:
+        quarantine_file(
+            path=copy, reason=reason, stage="second-pass", case=case, instance=instance,
+            sop_class_uid=instance.sop_class_uid,
+        )  # fmt: skip
+        return
+    name = quarantine_store(path=copy, stage="second-pass")
+    if earlier.file:
+        storage.resolve_inside(settings.QUARANTINE_ROOT, earlier.file).unlink(missing_ok=True)
+    # One open item per image: the earlier item takes this attempt's file and reason.
+    QuarantineItem.objects.filter(pk=earlier.pk).update(reason=reason, file=name)
+    audit_record(
+        actor=None, action="quarantine.replace", case=case, target=f"quarantine:{earlier.pk}"
+    )
+
+
+def _quarantine_resolve(case: Case, published: list[Instance]) -> None:
+    """Close the open items of images that are now published, deleting their copies."""
+    items = QuarantineItem.objects.select_for_update().filter(
+        instance__in=published, status=QuarantineItem.Status.OPEN
+    )
+    for item in items:
+        if item.file:
+            storage.resolve_inside(settings.QUARANTINE_ROOT, item.file).unlink(missing_ok=True)
+        QuarantineItem.objects.filter(pk=item.pk).update(
+            status=QuarantineItem.Status.RESOLVED, file="", resolved_at=timezone.now()
+        )
+        audit_record(
+            actor=None, action="quarantine.resolve", case=case, target=f"quarantine:{item.pk}",
+            detail={"instance": item.instance_id},
+        )  # fmt: skip
 
 
 def _description() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from cases import review
 from cases.models import AuditEvent, Case, Instance, QuarantineItem
 
 
@@ -22,9 +23,11 @@ def case_list_for_author(*, user: AbstractBaseUser) -> QuerySet[Case]:
             ),
             n_to_review=Count(
                 "series__instances",
-                filter=Q(
-                    series__instances__status="needs-review",
-                    series__instances__reviewed_at__isnull=True,
+                filter=Q(series__instances__reviewed_at__isnull=True)
+                & (
+                    Q(series__instances__status="needs-review")
+                    | ~Q(series__instances__proposed_regions=[])
+                    | ~Q(series__instances__safe_regions=[])
                 ),
                 distinct=True,
             ),
@@ -93,6 +96,7 @@ def editor_config(*, case: Case) -> dict[str, object]:
                 "crop_url": reverse("cases:series_crop", args=[case.pk, series.pk]),
                 "key_instance": series.key_instance_id,
                 "key_image_url": reverse("cases:series_key_image", args=[case.pk, series.pk]),
+                "confirm_url": reverse("cases:series_confirm", args=[case.pk, series.pk]),
                 "instances": [
                     {
                         "id": i.pk,
@@ -101,9 +105,14 @@ def editor_config(*, case: Case) -> dict[str, object]:
                         "frames": i.number_of_frames,
                         "rows": i.rows,
                         "columns": i.columns,
-                        "needs_review": i.status == i.Status.NEEDS_REVIEW,
-                        "reviewed": i.reviewed_at is not None,
-                        "proposed": i.proposed_regions,
+                        "needs_review": review.needs_confirmation(i),
+                        "reviewed": review.is_reviewed(i),
+                        "confirm_url": reverse("cases:instance_confirm", args=[case.pk, i.pk]),
+                        # Geometry, kind and matched keyword: never recognised text.
+                        "proposed": review.proposals_clean(i.proposed_regions),
+                        "decisions": i.proposal_decisions,
+                        "gate_regions": review.gate_regions_clean(i.gate_regions),
+                        "safe_regions": i.safe_regions,
                         "blackouts": i.blackouts,
                         "annotations": i.annotations,
                         "annotations_url": reverse(
@@ -115,6 +124,61 @@ def editor_config(*, case: Case) -> dict[str, object]:
             }
         )
     return {"case_id": case.pk, "series": series_list}
+
+
+def editor_url(*, instance: Instance, frame: int | None = None) -> str:
+    """The editor opened at one image (and 0-based frame): ?image=<id>&frame=<1-based>."""
+    url = reverse("cases:case_edit", args=[instance.series.case_id])
+    url += f"?image={instance.pk}"
+    return url + (f"&frame={frame + 1}" if frame is not None else "")
+
+
+def case_review_todo(*, case: Case) -> list[dict[str, object]]:
+    """The images waiting for the author's review, each with a link into the editor."""
+    return [
+        {
+            "instance": instance,
+            "undecided": len(review.undecided(instance)),
+            "editor_url": editor_url(instance=instance),
+        }
+        for instance in review.images_to_review(case=case)
+    ]
+
+
+def case_publish_failures(*, case: Case) -> list[dict[str, object]]:
+    """Why the last publish stopped at each image, with what the author can do: open the
+    editor where the final check points (to add a box or mark the area safe), fix the
+    text that will be published (the free-text hint), or leave the image out."""
+    from cases.freetext import free_text_failure_hint
+
+    items = (
+        QuarantineItem.objects.filter(
+            case=case,
+            instance__isnull=False,
+            stage=QuarantineItem.Stage.SECOND_PASS,
+            status=QuarantineItem.Status.OPEN,
+        )
+        .select_related("instance__series")
+        .order_by("instance__series__order", "instance__instance_number", "instance")
+    )
+    failures = []
+    for item in items:
+        instance = item.instance
+        assert instance is not None
+        regions = review.gate_regions_clean(instance.gate_regions)
+        frames = [r["frame"] for r in regions if isinstance(r.get("frame"), int)]
+        failures.append(
+            {
+                "item": item,
+                "instance": instance,
+                "reason": item.reason,
+                "places": len(regions),
+                "editor_url": editor_url(instance=instance, frame=min(frames, default=None)),
+                "text_hint": free_text_failure_hint(instance=instance, reasons=[item.reason]),
+                "leave_out_url": reverse("cases:instance_leave_out", args=[case.pk, instance.pk]),
+            }
+        )
+    return failures
 
 
 def _annotations_in_crop(annotations: list[dict], crop: dict | None) -> list[dict]:

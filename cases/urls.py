@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:case_id>/write/", views.case_write, name="case_write"),
     path("<int:case_id>/publish/", views.case_publish, name="case_publish"),
     path("<int:case_id>/upload/", views.case_upload, name="case_upload"),
+    path("<int:case_id>/text/<int:value_id>/", views.free_text_decide, name="free_text_decide"),
+    path("<int:case_id>/text/acknowledge/", views.text_acknowledge, name="text_acknowledge"),
     path(
         "<int:case_id>/instances/<int:instance_id>/dicom",
         views.instance_dicom,
@@ -21,6 +23,19 @@ urlpatterns = [
         "<int:case_id>/instances/<int:instance_id>/edits/",
         views.instance_edits,
         name="instance_edits",
+    ),
+    path(
+        "<int:case_id>/instances/<int:instance_id>/confirm/",
+        views.instance_confirm,
+        name="instance_confirm",
+    ),
+    path(
+        "<int:case_id>/instances/<int:instance_id>/leave-out/",
+        views.instance_leave_out,
+        name="instance_leave_out",
+    ),
+    path(
+        "<int:case_id>/series/<int:series_id>/confirm/", views.series_confirm, name="series_confirm"
     ),
     path(
         "<int:case_id>/instances/<int:instance_id>/annotations/",

@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import permission_required
-from cases import editing, selectors, services, storage
+from cases import editing, freetext, review, selectors, services, storage
 from cases.forms import CaseWriteUpForm, LibrarySearchForm, PublishForm
-from cases.models import Case, Instance, QuarantineItem, Series
+from cases.models import Case, FreeTextValue, Instance, QuarantineItem, Series
 from cases.publish import CHECKLIST, PublishBlocked, case_publish_request, publish_blockers
 from cases.uploads import uploads_ingest
 from cases.warnings import face_reconstruction_warnings
@@ -46,6 +46,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         # What stands in the way besides the checklist, which the form itself asks.
         context["blockers"] = publish_blockers(case=case, checklist=dict.fromkeys(CHECKLIST, True))
         context["face_warnings"] = face_reconstruction_warnings(case=case)
+        context["review_todo"] = selectors.case_review_todo(case=case)
+        context["publish_failures"] = selectors.case_publish_failures(case=case)
+        context["free_text_rows"] = freetext.free_text_review(case=case)
+        context["own_text"] = freetext.own_text_checked(case=case)
     return render(request, "cases/case_detail.html", context)
 
 
@@ -130,15 +134,71 @@ def instance_edits(request: HttpRequest, case_id: int, instance_id: int) -> Json
     instance = _own_instance(request, case_id, instance_id)
     try:
         body = _json_body(request)
-        editing.instance_edits_save(
+        instance = editing.instance_edits_save(
             instance=instance,
             by=request.user,
-            blackouts=list(body.get("blackouts", [])),
-            reviewed=bool(body.get("reviewed", False)),
+            blackouts=body.get("blackouts", []),
+            decisions=body.get("decisions"),
+            safe_regions=body.get("safe_regions"),
         )
     except editing.EditsInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse({"ok": True})
+    return JsonResponse({"ok": True, "reviewed": review.is_reviewed(instance)})
+
+
+def _review_state(instance: Instance) -> dict[str, object]:
+    return {
+        "id": instance.pk,
+        "blackouts": instance.blackouts,
+        "decisions": instance.proposal_decisions,
+        "reviewed": review.is_reviewed(instance),
+    }
+
+
+@require_POST
+@permission_required("cases.author_case")
+def instance_confirm(request: HttpRequest, case_id: int, instance_id: int) -> JsonResponse:
+    """Confirm one image as reviewed ({"accept_all": true}: accepting what is undecided)."""
+    instance = _own_instance(request, case_id, instance_id)
+    try:
+        if request.content_type == "application/json":
+            accept_all = _json_body(request).get("accept_all", False) is True
+        else:  # a plain form
+            accept_all = request.POST.get("accept_all") == "1"
+        instance = review.instance_review_confirm(
+            instance=instance, by=request.user, accept_all=accept_all
+        )
+    except editing.EditsInvalid as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"ok": True, "instances": [_review_state(instance)]})
+
+
+@require_POST
+@permission_required("cases.author_case")
+def series_confirm(request: HttpRequest, case_id: int, series_id: int) -> JsonResponse:
+    """Accept every undecided proposal of the series and confirm each of its images."""
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    series = get_object_or_404(Series, pk=series_id, case=case)
+    try:
+        instances = review.series_review_confirm(series=series, by=request.user)
+    except editing.EditsInvalid as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"ok": True, "instances": [_review_state(i) for i in instances]})
+
+
+@require_POST
+@permission_required("cases.author_case")
+def instance_leave_out(request: HttpRequest, case_id: int, instance_id: int) -> HttpResponse:
+    """Take one image out of the draft case (its working file is deleted)."""
+    instance = _own_instance(request, case_id, instance_id)
+    case = instance.series.case
+    try:
+        review.instance_leave_out(instance=instance, by=request.user)
+    except editing.EditsInvalid as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The image was left out of the case.")
+    return redirect(case)
 
 
 @require_http_methods(["PUT"])
@@ -257,3 +317,37 @@ def series_move(request: HttpRequest, case_id: int, series_id: int) -> HttpRespo
     except ValueError as exc:
         messages.error(request, str(exc))
     return redirect(case)
+
+
+@require_POST
+@permission_required("cases.author_case")
+def free_text_decide(request: HttpRequest, case_id: int, value_id: int) -> HttpResponse:
+    """Accept, edit or clear one free-text value that will be published."""
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    value = get_object_or_404(FreeTextValue, pk=value_id, case=case)
+    try:
+        freetext.free_text_decide(
+            value=value,
+            by=request.user,
+            action=request.POST.get("action", ""),
+            text=request.POST.get("text", ""),
+        )
+    except freetext.FreeTextInvalid as exc:
+        messages.error(request, str(exc))
+    return redirect(f"{case.get_absolute_url()}#text-{value.pk}")
+
+
+@require_POST
+@permission_required("cases.author_case")
+def text_acknowledge(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The author marks a flagged word of their own text as not an identifier."""
+    case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
+    try:
+        start, end = int(request.POST.get("start", "")), int(request.POST.get("end", ""))
+        freetext.text_finding_acknowledge(
+            case=case, by=request.user, where=request.POST.get("where", ""), start=start, end=end
+        )
+    except ValueError as exc:  # FreeTextInvalid, or a start/end that is not a number
+        messages.error(request, str(exc) if isinstance(exc, freetext.FreeTextInvalid) else
+                       "That word could not be found: reload the page.")  # fmt: skip
+    return redirect(f"{case.get_absolute_url()}#own-text")

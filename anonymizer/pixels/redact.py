@@ -4,12 +4,15 @@ Black-value policy (the stored value written into every box):
 
 * RGB (including images stored as YBR_*, which are decoded to RGB and written back as RGB):
   0 in every sample.
-* MONOCHROME2: the smallest value Bits Stored can hold: 0 unsigned, ``-2**(BitsStored-1)``
-  signed. Through any Modality LUT with a positive Rescale Slope it is the lowest modality
-  value of the image type (e.g. -32768 stored is about -33 800 HU on a signed CT), so every
-  window shows it black.
-* MONOCHROME1: the largest value Bits Stored can hold (``2**BitsStored-1`` or
-  ``2**(BitsStored-1)-1``), which MONOCHROME1 displays black.
+* MONOCHROME2: the image's own lowest stored value, over all frames (air on a CT, about
+  -1024 HU; 0 on most ultrasound). Through any Modality LUT with a positive Rescale Slope
+  and any window it displays as dark as the darkest pixel of the image, so the box shows
+  black, and it does not stretch the image's range: the type's minimum (-32768 on a signed
+  CT) would, and viewers that window from the pixel range would show a washed-out image.
+  The verifier checks exactly this: a box equals its frame's minimum
+  (``anonymizer.verify.pixels``).
+* MONOCHROME1: the image's highest stored value over all frames, which MONOCHROME1
+  displays darkest.
 * A negative Rescale Slope swaps the two, since it reverses the grey scale.
 * PALETTE COLOR: the index whose palette entry is darkest (lowest luminance, first on ties);
   the image stays palette colour. With a palette that holds no pure black the box shows the
@@ -41,24 +44,40 @@ def _stored_range(ds: Dataset) -> tuple[int, int]:
     return 0, (1 << bits_stored) - 1
 
 
-def black_value(ds: Dataset, photometric: str | None = None) -> int:
+def black_value(
+    ds: Dataset, photometric: str | None = None, *, arr: np.ndarray | None = None
+) -> int:
     """The stored value that displays as black (see the module docstring).
 
     ``photometric`` is the interpretation of the *decoded* array (RGB for YBR_* images);
-    it defaults to the data set's.
+    it defaults to the data set's. ``arr`` holds every decoded frame, before any box is
+    drawn; without it the pixel data is decoded here, one frame at a time.
     """
     interpretation = photometric or str(ds.PhotometricInterpretation)
-    lowest, highest = _stored_range(ds)
-    if interpretation == "RGB":
+    if interpretation == "RGB" or interpretation.startswith("YBR"):
         return 0
     if interpretation == "PALETTE COLOR":
-        return _darkest_palette_index(ds, lowest, highest)
+        return _darkest_palette_index(ds, *_stored_range(ds))
     if interpretation not in ("MONOCHROME1", "MONOCHROME2"):
         raise NotImplementedError(f"no black value for {interpretation}")
     invert = interpretation == "MONOCHROME1"
     if float(ds.get("RescaleSlope", 1) or 1) < 0:
         invert = not invert
+    lowest, highest = _value_range(ds) if arr is None else (int(arr.min()), int(arr.max()))
     return highest if invert else lowest
+
+
+def _value_range(ds: Dataset) -> tuple[int, int]:
+    """The lowest and highest stored value over every frame of ``ds``."""
+    lowest: int | None = None
+    highest: int | None = None
+    for frame, _props in get_decoder(_transfer_syntax(ds)).iter_array(ds):
+        low, high = int(frame.min()), int(frame.max())
+        lowest = low if lowest is None else min(lowest, low)
+        highest = high if highest is None else max(highest, high)
+    if lowest is None or highest is None:
+        raise ValueError("the image has no frames")
+    return lowest, highest
 
 
 def _darkest_palette_index(ds: Dataset, lowest: int, highest: int) -> int:
@@ -104,7 +123,7 @@ def apply_edits(ds: Dataset, edits: Edits) -> None:
     original_transfer_syntax = _transfer_syntax(ds)
     native = _native_frames(ds, original_transfer_syntax)
     arr, photometric = native if native is not None else _decode(ds)
-    black = black_value(ds, photometric)
+    black = black_value(ds, photometric, arr=arr)
     for rect, frames in boxes:
         which: slice | list[int] = slice(None) if frames is None else frames
         arr[which, rect.y : rect.bottom, rect.x : rect.right] = black
@@ -173,7 +192,8 @@ def _update_pixel_value_range(ds: Dataset, arr: np.ndarray) -> None:
 
 def region_is_black(ds: Dataset, rect: Rect, frames: tuple[int, ...] | None) -> bool:
     """True if every pixel of ``rect`` (clipped to the image) holds the black value on
-    ``frames`` (None: every frame), decoding the data set as it is now, one frame at a time.
+    ``frames`` (None: every frame), decoding the data set as it is now, one frame at a time
+    (the black value is that of the image as it is now: its lowest value, or highest).
 
     Coordinates are those of ``ds`` as stored now, i.e. after any crop.
     """

@@ -29,10 +29,15 @@ _MODEL = "models/ch_PP-OCRv4_det_infer.onnx"
 _THRESHOLD = 0.3  # per-pixel probability of text (the model's own default)
 _BOX_THRESHOLD = 0.5  # mean probability inside a component for it to count
 _UNCLIP_RATIO = 1.6
+#: Shape of a line's kernel (see ``_line_shaped``): the share of its box it fills, and
+#: the height (pixels of the original image) above which a kernel must be long.
+_MIN_FILL = 0.4
+_TALL_KERNEL = 18
 #: Images are scaled so that their shorter side is at least this (the model's training
 #: scale); larger images are read at full resolution in overlapping tiles.
 _MIN_SIDE = 736
 _TILE = 1024
+_EDGE_MARGIN = 16
 _OVERLAP = 96
 
 
@@ -148,7 +153,10 @@ def detect_text(image: np.ndarray) -> list[TextBox]:
         scaled = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
     else:
         scale, scaled = 1.0, rgb
-    prob = _probability_tiled(scaled)
+    # A margin of repeated edge pixels lets the model see text cut by the image's edge.
+    margin = _EDGE_MARGIN
+    prob = _probability_tiled(np.pad(scaled, ((margin, margin), (margin, margin), (0, 0)), "edge"))
+    prob = prob[margin:-margin, margin:-margin]
     labels, _ = ndimage.label(prob > _THRESHOLD)
     boxes: list[TextBox] = []
     for index, where in enumerate(ndimage.find_objects(labels), start=1):
@@ -160,6 +168,8 @@ def detect_text(image: np.ndarray) -> list[TextBox]:
             continue
         y0, y1 = where[0].start, where[0].stop
         x0, x1 = where[1].start, where[1].stop
+        if not _line_shaped(component, (x1 - x0) / scale, (y1 - y0) / scale, rows, columns):
+            continue
         # DB's unclip: the model marks a shrunk kernel of each line; grow it back by
         # area * ratio / perimeter on every side.
         w, h = x1 - x0, y1 - y0
@@ -176,10 +186,26 @@ def detect_text(image: np.ndarray) -> list[TextBox]:
     return boxes
 
 
+def _line_shaped(
+    component: np.ndarray, width: float, height: float, rows: int, columns: int
+) -> bool:
+    """Whether a kernel looks like a line of text rather than a vessel, a catheter or an
+    edge the model scored high: lines fill most of their bounding box; a kernel of text
+    taller than about 30 pixels is at least 1.5 times as long as it is high, and one of
+    text taller than about 60 pixels three times (limits grow on large images)."""
+    if float(component.mean()) < _MIN_FILL:
+        return False
+    side = min(rows, columns)
+    if height > max(_TALL_KERNEL, 0.03 * side) and width < 1.5 * height:
+        return False
+    return height <= max(2 * _TALL_KERNEL, 0.06 * side) or width >= 3 * height
+
+
 def merge_boxes(boxes: list[TextBox], *, pad: int = 2) -> list[TextBox]:
-    """Whole lines and bands: boxes on one line with gaps under three line heights are
-    joined, then lines that touch or overlap after padding by ``pad`` pixels (and half a
-    line height vertically) are joined into bands, until nothing changes."""
+    """Whole lines: boxes on one line with gaps under two line heights (plus ``pad``) are
+    joined, and boxes that mostly overlap become one, until nothing changes. Lines above
+    one another stay separate boxes hugging their text, so that accepting them blacks out
+    little of the image around it."""
     merged = list(boxes)
     changed = True
     while changed:
@@ -207,7 +233,8 @@ def _joins(a: TextBox, b: TextBox, pad: int) -> bool:
     height = max(min(a.height, b.height), 1)
     overlap_y = min(a.y1, b.y1) - max(a.y0, b.y0)
     gap_x = max(a.x0, b.x0) - min(a.x1, b.x1)
-    if overlap_y >= 0.5 * height and gap_x <= 3 * height + pad:
+    if overlap_y >= 0.5 * height and gap_x <= 2 * height + pad:
         return True  # the same line
-    gap_y = max(a.y0, b.y0) - min(a.y1, b.y1)
-    return gap_x <= pad and gap_y <= max(pad, height // 2)
+    # Boxes that overlap by most of the smaller one's area: one box.
+    overlap_x = -gap_x
+    return overlap_x > 0 and overlap_y > 0 and overlap_x * overlap_y >= 0.5 * min(a.area, b.area)

@@ -16,6 +16,11 @@ Sources of tokens (see :mod:`.tokens`):
   image type) are left out, because the published file may legitimately keep those; at
   most :data:`MAX_PRIVATE_TOKENS` are kept, preferring words to numbers.
 
+Numbers are also recorded by kind (:func:`.tokens.kind_token`): the digits of identifying
+dates and times (Patient's Birth Date and Time), and every identifying value that is one
+number as a whole, so that the verifier compares a date, time or number of the output only
+with values of the same kind.
+
 UIDs: every UI value at any depth that is not in pydicom's UID registry (PS3.6 Annex A)
 and does not name a class of thing (SOP Class, Transfer Syntax, implementation) is hashed.
 """
@@ -42,7 +47,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.sequence import Sequence
 
 from anonymizer.keys import Keys
-from anonymizer.verify.tokens import token_hash, tokens
+from anonymizer.verify.tokens import DATE, TIME, WHOLE, kind_token, token_hash, tokens, whole_value
 
 __all__ = [
     "CLASS_UID_KEYWORDS",
@@ -465,6 +470,7 @@ class _Collector:
     def __init__(self, encodings: list[str]) -> None:
         self.encodings = encodings
         self.identifying: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}  # kind tokens (tokens.kind_token) -> keyword
         self.private: dict[str, str] = {}
         self.public: set[str] = set()
         self.uids: set[str] = set()
@@ -503,6 +509,7 @@ class _Collector:
                         known = self.identifying.get(token)
                         if known is None or _rank(keyword) < _rank(known):
                             self.identifying[token] = keyword
+                    self._kinds(elem.VR, text, keyword)
             elif private:
                 if _is_private_creator(tag):
                     continue
@@ -514,6 +521,19 @@ class _Collector:
             else:
                 for text in element_texts(elem):
                     self.public.update(tokens(text))
+
+    def _kinds(self, vr: str, text: str, keyword: str) -> None:
+        """The numbers of an identifying value by kind (see :mod:`.tokens`): the digits of a
+        date or time under its kind, and a value that is one number as a whole."""
+        kinds = ((DATE,) if vr in ("DA", "DT") else ()) + ((TIME,) if vr in ("TM", "DT") else ())
+        found = [kind_token(k, t) for k in kinds for t in tokens(text) if t.isdigit()]
+        whole = whole_value(text)
+        if whole is not None:
+            found.append(kind_token(WHOLE, whole))
+        for token in found:
+            known = self.kinds.get(token)
+            if known is None or _rank(keyword) < _rank(known):
+                self.kinds[token] = keyword
 
     def _raw(self, raw: RawDataElement, tag: int, vr: str, private: bool) -> None:
         """Texts and UIDs straight from the raw bytes (the common, cheap case)."""
@@ -581,6 +601,8 @@ def _fingerprint(ds: Dataset, keys: Keys) -> Fingerprint:
     kept = sorted(private, key=_private_order)[:MAX_PRIVATE_TOKENS]
     hashed: dict[str, str] = {}
     for token, keyword in collector.identifying.items():
+        hashed.setdefault(token_hash(keys, token), keyword)
+    for token, keyword in collector.kinds.items():  # never equal to a plain token
         hashed.setdefault(token_hash(keys, token), keyword)
     for token in kept:
         hashed.setdefault(token_hash(keys, token), private[token])

@@ -1,4 +1,5 @@
-"""Pixel checks of the verifier: the author's boxes are black, and OCR reads no identifier.
+"""Pixel checks of the verifier: the author's boxes are black, OCR reads no identifier,
+and the verifier's own text detector (:mod:`.residual`, ADR 0003) finds no text left.
 
 Pixels are decoded with pydicom alone (``Dataset.pixel_array``), never with the engine's
 codecs, and OCR calls tesseract through pytesseract directly, so a fault in the engine's
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -27,13 +28,14 @@ import numpy.typing as npt
 from PIL import Image
 from pydicom import Dataset
 
+from anonymizer.verify import residual
 from anonymizer.verify.fingerprint import TextRegion
 from anonymizer.verify.verifier import Problem
 
 if TYPE_CHECKING:  # the types only: importing anonymizer.pixels would load the engine's code
     from anonymizer.pixels.regions import Blackout, Edits
 
-__all__ = ["OCR_CONFIG", "check_pixels", "ocr_sample", "tesseract_available"]
+__all__ = ["OCR_CONFIG", "check_pixels", "ocr_sample", "residual_problems", "tesseract_available"]
 
 #: Tesseract page segmentation mode 11: sparse text in no particular order.
 OCR_CONFIG = "--psm 11"
@@ -187,9 +189,20 @@ def _check_crop(ds: Dataset, edits: Edits) -> list[Problem]:
     return [Problem("crop-mismatch", "image size", detail)]
 
 
+def _negative_slope(ds: Dataset) -> bool:
+    try:
+        return float(ds.get("RescaleSlope", 1) or 1) < 0
+    except (TypeError, ValueError):
+        return False
+
+
 def _check_black(ds: Dataset, frames: npt.NDArray[np.generic], boxes: list[_Box]) -> list[Problem]:
     count = frames.shape[0]
-    monochrome1 = str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1"
+    photometric = str(ds.get("PhotometricInterpretation", ""))
+    # Black is the frame's maximum on MONOCHROME1, and on MONOCHROME2 with a negative
+    # Rescale Slope (it reverses the grey scale); otherwise the frame's minimum.
+    reversed_scale = photometric.startswith("MONOCHROME") and _negative_slope(ds)
+    monochrome1 = (photometric == "MONOCHROME1") != reversed_scale
     max_tolerance, mean_tolerance = _tolerance(ds)
 
     @functools.cache
@@ -424,14 +437,21 @@ def check_pixels(
     sources: Sources,
     text_regions: tuple[TextRegion, ...] | None = None,
     buf: Any = None,
+    safe_regions: Sequence[Blackout] = (),
+    residual_text: bool = True,
 ) -> list[Problem]:
-    """The box checks (if ``edits``) and the OCR check (if ``flagged``) of one file.
+    """The box checks (if ``edits``), the OCR check (if ``flagged``) and the residual text
+    gate (if ``residual_text``, on every image) of one file.
 
     ``text_regions``: where the first pass's OCR read identifying text (None when it
     did not read the pixels). With them, the OCR check needs no second reading: every
     such region must be covered by the boxes or the crop, and inside the boxes every
     pixel is checked black, which is stronger than OCR finding nothing there. Without
     them, sampled frames of the output are read again in full.
+
+    The residual text gate (ADR 0003) runs the verifier's own text detector
+    (:mod:`.residual`) on sampled frames of the output; text-like marks outside the
+    author's boxes and ``safe_regions`` (original image coordinates) block the file.
     """
     if "PixelData" not in ds:
         if edits is not None and edits.blackouts:
@@ -451,4 +471,112 @@ def check_pixels(
         problems += _check_text_regions(text_regions, int(ds.get("NumberOfFrames", 1) or 1), edits)
     elif flagged:
         problems += _check_ocr(ds, frames, boxes, sources)
+    if residual_text:
+        problems += _check_residual(ds, frames, boxes, edits, safe_regions)
     return problems
+
+
+# ---------------------------------------------------------------------------------------
+# Residual text gate (ADR 0003)
+
+
+def _ignored(
+    frame: int,
+    shape: tuple[int, int],
+    boxes: list[_Box],
+    safe_regions: Sequence[Blackout],
+    origin: tuple[int, int],
+) -> npt.NDArray[np.bool_] | None:
+    """Pixels of the output frame whose marks do not count: the author's boxes (black,
+    checked above) and the safe areas, both moved into the cropped image."""
+    rows, columns = shape
+    mask = np.zeros(shape, dtype=bool)
+    for box in boxes:
+        if box.applies_to(frame):
+            mask[box.y0 : box.y1, box.x0 : box.x1] = True
+    dx, dy = origin
+    for safe in safe_regions:
+        if safe.frames is not None and frame not in safe.frames:
+            continue
+        rect = safe.rect
+        x0, y0 = max(rect.x - dx, 0), max(rect.y - dy, 0)
+        x1, y1 = min(rect.right - dx, columns), min(rect.bottom - dy, rows)
+        if x1 > x0 and y1 > y0:
+            mask[y0:y1, x0:x1] = True
+    return mask if mask.any() else None
+
+
+def residual_problems(
+    found: list[residual.TextBox], count: int, origin: tuple[int, int]
+) -> list[Problem]:
+    """One Problem per place, in original image coordinates; a place found at the same
+    spot on several sampled frames is reported once (frame None if on all of them)."""
+    frames_checked = {box.frame for box in found}
+    places: list[tuple[residual.TextBox, list[int]]] = []
+    for box in found:
+        for first, frames in places:
+            if _same_place(first, box):
+                frames.append(box.frame)
+                break
+        else:
+            places.append((box, [box.frame]))
+    dx, dy = origin
+    problems = []
+    for box, frames in places:
+        x, y = box.x + dx, box.y + dy
+        every = count == 1 or (len(frames_checked) > 1 and len(frames) == len(frames_checked))
+        frame = None if every else frames[0]
+        if frame is None:
+            on = "" if count == 1 else " on every frame checked"
+        elif len(frames) > 1:
+            on = f" on frame {frame} and {len(frames) - 1} more"
+        else:
+            on = f" on frame {frame}"
+        place = f"{x},{y} {box.width}x{box.height}"
+        detail = (
+            f"text-like marks at {place}{on} are not blacked out: add a box there, "
+            "mark the area as safe, or leave the image out"
+        )
+        region: dict[str, int | None] = {
+            "frame": frame,
+            "x": x,
+            "y": y,
+            "width": box.width,
+            "height": box.height,
+        }
+        where = f"{'frame ' + str(frame) + ', ' if frame is not None else ''}pixels at {place}"
+        problems.append(Problem("residual-text", where, detail, region=region))
+    return problems
+
+
+def _same_place(a: residual.TextBox, b: residual.TextBox) -> bool:
+    width = min(a.right, b.right) - max(a.x, b.x)
+    height = min(a.bottom, b.bottom) - max(a.y, b.y)
+    if width <= 0 or height <= 0:
+        return False
+    smaller = min(a.width * a.height, b.width * b.height)
+    return width * height * 2 >= smaller
+
+
+def _check_residual(
+    ds: Dataset,
+    frames: npt.NDArray[np.generic],
+    boxes: list[_Box],
+    edits: Edits | None,
+    safe_regions: Sequence[Blackout],
+) -> list[Problem]:
+    count, rows, columns = frames.shape[:3]
+    crop = edits.crop if edits is not None else None
+    origin = (crop.x, crop.y) if crop is not None else (0, 0)
+    indices = residual.sample_frames(count)
+    ignore = {}
+    for index in indices:
+        mask = _ignored(index, (rows, columns), boxes, safe_regions, origin)
+        if mask is not None:
+            ignore[index] = mask
+    try:
+        found = residual.find_text(ds, frames, frame_indices=indices, ignore=ignore)
+    except Exception as exc:  # a frame that cannot be rendered is not checked: stop
+        detail = f"the pixels could not be searched for text ({type(exc).__name__})"
+        return [Problem("unreadable", _PIXEL_DATA, detail)]
+    return residual_problems(found, count, origin)

@@ -22,6 +22,13 @@ A *token* is what :func:`tokens` keeps of a piece of text after Unicode normalis
 
 Words in :data:`STOPWORDS` are dropped: they are common in descriptions and institution
 names and identify no one on their own, so matching them would quarantine clean files.
+
+*Kind tokens* (:func:`kind_token`) record numbers by what they are, so that a time, a date
+or a measurement of the output is compared only with values of the same kind: the digits
+of a date or date-time attribute under ``date``, of a time or date-time under ``time``,
+and an identifier whose whole value is a number (``938-174-65``) under ``whole``
+(:func:`whole_value`). A study time that shares its digits with a procedure step ID is not
+that ID; a birth date in a content date is the birth date.
 """
 
 from __future__ import annotations
@@ -36,7 +43,17 @@ from collections.abc import Iterator
 
 from anonymizer.keys import Keys
 
-__all__ = ["STOPWORDS", "token_hash", "token_set", "tokens"]
+__all__ = [
+    "DATE",
+    "STOPWORDS",
+    "TIME",
+    "WHOLE",
+    "kind_token",
+    "token_hash",
+    "token_set",
+    "tokens",
+    "whole_value",
+]
 
 _STOPWORD_TEXT = """
     the and for with without from per via not yes are was has had his her its our who
@@ -205,6 +222,26 @@ def _tokens(text: str) -> set[str]:
                 out.add(joined)
         out.update(date for date in _dates(text) if date)
     return out
+
+
+#: Kinds of number (see the module docstring).
+DATE, TIME, WHOLE = "date", "time", "whole"
+
+
+def kind_token(kind: str, token: str) -> str:
+    """``token`` recorded under ``kind``; NUL never occurs in a token, so a kind token never
+    equals a plain one."""
+    return f"{kind}\x00{token}"
+
+
+def whole_value(text: str) -> str | None:
+    """The whole value as one number, if it is one: the digits of ``text`` when it holds no
+    letters (``938-174-65`` gives ``93817465``) and at least four of them; else None."""
+    text = unicodedata.normalize("NFKC", text)
+    if any(c.isalpha() for c in text):
+        return None
+    digits = "".join(c for c in text if c.isdigit())
+    return digits if len(digits) >= 4 else None
 
 
 @functools.lru_cache(maxsize=1 << 16)

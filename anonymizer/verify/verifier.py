@@ -9,7 +9,10 @@ Each check is a small function returning :class:`Problem` values; a Problem name
 attribute, the byte offset or the pixel region, and says what is wrong in plain words
 that never repeat the identifier. Problem kinds:
 
-``unreadable``            the file (or its pixel data) does not parse or decode
+``unreadable``            the file (or its pixel data) does not parse or decode, or a value's
+                          declared length runs past the end of the data that holds it
+``incomplete``            the study, series or instance UID is missing, or an image lacks
+                          its rows, columns or pixel data
 ``private``               a private data element (PS3.5 7.8), at any depth or in the file meta
 ``not-allowed``           an attribute outside the second-pass allowlist
 ``identity-not-removed``  Patient Identity Removed is not YES or the method is not recorded
@@ -22,6 +25,10 @@ that never repeat the identifier. Problem kinds:
 ``crop-mismatch``         the image is larger than the author's crop
 ``ocr-text``              OCR reads an identifier in the pixels, or any text inside a box
 ``ocr-failed``            the file is flagged for OCR but OCR could not run
+``residual-text``         the verifier's own text detector (:mod:`.residual`) finds text-like
+                          marks outside the author's boxes and safe areas (ADR 0003)
+``free-text``             a free-text value that the author did not accept looks like it
+                          holds a name, a code, a date... (:mod:`.freetext_gate`)
 """
 
 from __future__ import annotations
@@ -33,13 +40,14 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pydicom
 from pydicom import Dataset
+from pydicom._uid_dict import UID_dictionary
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.tag import Tag
@@ -57,10 +65,18 @@ from anonymizer.verify.fingerprint import (
     uid_hash,
     uids_in_text,
 )
-from anonymizer.verify.tokens import token_hash, token_set, tokens
+from anonymizer.verify.tokens import (
+    DATE,
+    TIME,
+    WHOLE,
+    kind_token,
+    token_hash,
+    token_set,
+    tokens,
+)
 
 if TYPE_CHECKING:  # the type only: importing anonymizer.pixels would load the engine's code
-    from anonymizer.pixels.regions import Edits
+    from anonymizer.pixels.regions import Blackout, Edits
 
 __all__ = [
     "ENGINE_WRITTEN_KEYWORDS",
@@ -116,6 +132,8 @@ _MAX_DEPTH = 32
 
 _KIND_TEXT = {
     "unreadable": "Unreadable",
+    "incomplete": "Incomplete",
+    "free-text": "Free text",
     "private": "Private attribute",
     "not-allowed": "Attribute not allowed",
     "identity-not-removed": "De-identification not recorded",
@@ -126,6 +144,7 @@ _KIND_TEXT = {
     "crop-mismatch": "Crop not applied",
     "ocr-text": "Text in the pixels",
     "ocr-failed": "OCR failed",
+    "residual-text": "Text left in the pixels",
 }
 
 
@@ -136,6 +155,9 @@ class Problem:
     kind: str
     where: str
     detail: str
+    #: For ``residual-text``: where the marks are, in the original (uncropped) image,
+    #: ``{"frame": int | None, "x", "y", "width", "height"}`` (frame None: every frame).
+    region: dict[str, int | None] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -162,25 +184,42 @@ class _Lookup:
         self.keys = keys
         self.exempt = {token_hash(keys, t) for t in tokens(pseudonym)} if pseudonym else set()
 
-    def sources(self, text: str, tag: int | None = None) -> list[str]:
+    def sources(self, text: str, tag: int | None = None, vr: str | None = None) -> list[str]:
         """The keywords whose tokens occur in ``text``, each once, sorted.
 
-        In a number or time of the output (``tag`` with a numeric VR) a short run of digits
-        is a measurement, not an identifier: only runs of 6 or more digits count there, so
-        a Window Width of 1500 is not taken for the end of a phone number.
+        In a date, time or number of the output (``tag`` of a numeric VR, or ``vr`` as
+        written) a run of digits is compared only with identifying values of the same
+        kind (:mod:`.tokens`): a study time is not a procedure step ID that shares its
+        digits, a slice location is not part of an accession number. There, only runs of
+        6 or more digits count, so a Window Width of 1500 is not the end of a phone number.
+        Letters are compared as in text.
         """
-        numeric = tag is not None and _numeric_tag(tag)
+        kind = _number_kind(tag, vr)
         found = set()
         for token in token_set(text):
-            if numeric and token.isdigit() and len(token) < _MIN_DIGITS_IN_NUMBERS:
-                continue
             digest = token_hash(self.keys, token)
             if digest in self.exempt:
                 continue
-            source = self.fingerprint.tokens.get(digest)
+            if kind is not None and token.isdigit():
+                source = self._number_source(token, kind)
+            else:
+                source = self.fingerprint.tokens.get(digest)
             if source is not None:
                 found.add(source)
         return sorted(found)
+
+    def _number_source(self, token: str, kind: str) -> str | None:
+        if len(token) < _MIN_DIGITS_IN_NUMBERS:
+            return None
+        for recorded in _KINDS_FOR[kind]:
+            source = self.fingerprint.tokens.get(token_hash(self.keys, kind_token(recorded, token)))
+            if source is not None:
+                return source
+        # A fingerprint made before numbers were recorded by kind: the source's own VR.
+        source = self.fingerprint.tokens.get(token_hash(self.keys, token))
+        if source is not None and _keyword_vr(source) in _SAME_VRS.get(kind, ()):
+            return source
+        return None
 
     def old_uids(self, text: str, *, whole: bool) -> int:
         """How many UIDs of the original occur in ``text`` (the whole value, or within it)."""
@@ -198,9 +237,29 @@ _NUMERIC_VRS = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def _numeric_tag(tag: int) -> bool:
-    return not tag & 0x10000 and _dictionary_vr(tag) in _NUMERIC_VRS
+# What a digit run of an output element is compared with, by the element's VR.
+_KINDS_FOR = {"DA": (DATE,), "TM": (TIME,), "DT": (DATE, TIME), "number": (WHOLE,)}
+_SAME_VRS = {"DA": ("DA", "DT"), "TM": ("TM", "DT"), "DT": ("DA", "TM", "DT")}
+
+
+def _number_kind(tag: int | None, vr: str | None) -> str | None:
+    """The kind of an element whose value is a date, time or number: "DA", "TM", "DT" or
+    "number", by the VR it was written with, else the dictionary's; None for text (and
+    for private elements, whose VR nobody vouches for)."""
+    if tag is None or tag & 0x10000:
+        return None
+    vr = vr or _dictionary_vr(tag)
+    if vr not in _NUMERIC_VRS:
+        return None
+    return vr if vr in ("DA", "TM", "DT") else "number"
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyword_vr(keyword: str) -> str:
+    try:
+        return str(dictionary_VR(keyword))
+    except (KeyError, ValueError):  # a private source such as "private (0029,xx10)"
+        return ""
 
 
 def _found_here(source: str) -> str:
@@ -304,6 +363,45 @@ def _check_allowed(meta: list[_Element], body: list[_Element]) -> list[Problem]:
     return problems
 
 
+_REQUIRED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+_IMAGE_ATTRIBUTES = ("Rows", "Columns")
+_PIXEL_DATA = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+# Image storage classes whose names do not say "Image Storage" (PS3.4 B.5).
+_IMAGE_CLASS_NAMES = frozenset({"Enhanced US Volume Storage", "Parametric Map Storage"})
+
+
+def _is_image_class(sop_class: str) -> bool:
+    """True for an image storage SOP class, by its name in pydicom's UID dictionary."""
+    entry = UID_dictionary.get(sop_class.strip("\x00 "))
+    return entry is not None and ("Image Storage" in entry[0] or entry[0] in _IMAGE_CLASS_NAMES)
+
+
+def _check_complete(ds: Dataset) -> list[Problem]:
+    """The output names its study, series and instance, and an image has its pixels: a
+    value that swallowed the rest of the data set leaves a file without them."""
+
+    def present(keyword: str) -> bool:
+        value = ds.get(keyword)
+        return value is not None and str(value).strip("\x00 ") != ""
+
+    problems = [
+        Problem("incomplete", _name(int(Tag(k))), "the file has no value for this UID")
+        for k in _REQUIRED_UIDS
+        if not present(k)
+    ]
+    if _is_image_class(str(ds.get("SOPClassUID", ""))):
+        problems += [
+            Problem("incomplete", _name(int(Tag(k))), "an image must have this attribute")
+            for k in _IMAGE_ATTRIBUTES
+            if not present(k)
+        ]
+        if not any(k in ds for k in _PIXEL_DATA):
+            problems.append(
+                Problem("incomplete", _name(0x7FE00010), "an image must have its pixel data")
+            )
+    return problems
+
+
 def _check_identity_removed(ds: Dataset) -> list[Problem]:
     problems = []
     if str(ds.get("PatientIdentityRemoved", "")).strip().upper() != "YES":
@@ -371,7 +469,7 @@ def _check_identifiers(
             continue
         sources: set[str] = set()
         for text in element_texts(e.elem):
-            sources.update(lookup.sources(text, e.tag))
+            sources.update(lookup.sources(text, e.tag, e.vr))
         for source in sorted(sources):
             seen.add((e.tag, source))
             problems.append(Problem("identifier", e.where, _found_here(source)))
@@ -518,6 +616,14 @@ class _RawScan:
                 continue
             stop = start + length
             if stop > end:
+                self.problems.append(
+                    Problem(
+                        "unreadable",
+                        f"{self.region} at offset {pos}",
+                        f"the value of {_name(tag)} declares {length} bytes "
+                        f"but only {end - start} follow",
+                    )
+                )
                 self.text(buf, start, end, tag)
                 return end
             if self.is_sequence(buf, start, stop, tag, vr, implicit):
@@ -714,15 +820,33 @@ def verify(
     edits: Edits | None = None,
     flagged: bool = False,
     pseudonym: str | None = None,
+    texts: Mapping[str, str] | None = None,
+    safe_regions: Sequence[Blackout] = (),
+    residual_text: bool = True,
 ) -> Verdict:
     """Check one de-identified file against the fingerprint of its original.
 
     ``allowlist`` is the set of tags allowed at any depth (None skips that check);
     ``edits`` are the author's boxes and crop, in the original image's coordinates;
-    ``flagged`` asks for OCR of the pixels; tokens of ``pseudonym`` are never reported.
+    ``flagged`` asks for OCR of the pixels; tokens of ``pseudonym`` are never reported;
+    ``texts`` are the free-text values the author accepted, by keyword (see
+    :mod:`.freetext_gate`); ``safe_regions`` are areas (original image coordinates) the
+    author marked as holding no identifying text, which the residual text gate ignores;
+    ``residual_text=False`` skips that gate (a caller checking a long series samples it).
     """
     with quiet_pydicom():
-        return _verify(path_or_bytes, fingerprint, keys, allowlist, edits, flagged, pseudonym)
+        return _verify(
+            path_or_bytes,
+            fingerprint,
+            keys,
+            allowlist,
+            edits,
+            flagged,
+            pseudonym,
+            texts=texts,
+            safe_regions=tuple(safe_regions),
+            residual_text=residual_text,
+        )
 
 
 def _verify(
@@ -733,6 +857,10 @@ def _verify(
     edits: Edits | None,
     flagged: bool,
     pseudonym: str | None,
+    *,
+    texts: Mapping[str, str] | None = None,
+    safe_regions: tuple[Blackout, ...] = (),
+    residual_text: bool = True,
 ) -> Verdict:
     lookup = _Lookup(fingerprint, keys, pseudonym)
     allowed = None if allowlist is None else frozenset(allowlist) | _ENGINE_WRITTEN
@@ -764,12 +892,16 @@ def _verify(
         problems = _check_private(meta, body)
         if allowed is not None:
             problems += _check_allowed(meta, body)
+        problems += _check_complete(ds)
         problems += _check_identity_removed(ds)
         seen: set[tuple[Any, str]] = set()  # (tag or region, source): reported already
         problems += _check_uids(ds, meta, body, lookup, seen)
         problems += _check_identifiers(meta, body, lookup, seen)
         problems += _scan_bytes(source.buf, ds, lookup, seen)
-        if edits is not None or flagged:
+        from anonymizer.verify import freetext_gate  # loads the name lists when needed
+
+        problems += freetext_gate.check_free_text(ds, texts)
+        if edits is not None or flagged or residual_text:
             from anonymizer.verify import pixels
 
             problems += pixels.check_pixels(
@@ -779,6 +911,8 @@ def _verify(
                 sources=lookup.sources,
                 text_regions=fingerprint.text_regions if fingerprint.ocr_done else None,
                 buf=source.buf,
+                safe_regions=safe_regions,
+                residual_text=residual_text,
             )
     finally:
         source.close()

@@ -44,6 +44,14 @@ MATRIX = {
         "post",
         {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
+    "cases:free_text_decide": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:text_acknowledge": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
     "cases:published_dicom": (
         "get",
         {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 200, Role.ADMIN: 200},
@@ -59,6 +67,18 @@ MATRIX = {
     ),
     "cases:instance_annotations": (
         "put",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:instance_confirm": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:instance_leave_out": (
+        "post",
+        {ANON: LOGIN, Role.AUTHOR: 302, Role.TRAINEE: 403, Role.ADMIN: 403},
+    ),
+    "cases:series_confirm": (
+        "post",
         {ANON: LOGIN, Role.AUTHOR: 200, Role.TRAINEE: 403, Role.ADMIN: 403},
     ),
     "cases:series_move": (
@@ -143,7 +163,8 @@ def world(make_user):
     """An author with a published and a draft case, and an open quarantine item."""
     from django.conf import settings
 
-    from cases.models import ImportJob, Instance, QuarantineItem, Series
+    from cases.ingest import reid_encrypt
+    from cases.models import FreeTextValue, ImportJob, Instance, QuarantineItem, Series
     from cases.services import case_create
     from pacs_bridge.models import PacsNode
 
@@ -176,9 +197,14 @@ def world(make_user):
         series=published_series, sop_instance_uid="2.25.6", sop_class_uid="1.2.3",
         rows=64, columns=64, working_file="", published_file="matrix.dcm", status="published",
     )  # fmt: skip
+    text = FreeTextValue.objects.create(
+        case=draft, series=series, keyword="SeriesDescription", digest="matrix",
+        ciphertext=reid_encrypt({"value": "AXIAL"}),
+    )  # fmt: skip
     return {
         "users": users, "published": published, "draft": draft, "item": item, "node": node,
         "job": job, "instance": instance, "published_instance": published_instance,
+        "text": text,
     }  # fmt: skip
 
 
@@ -189,11 +215,20 @@ def _url(name: str, world) -> str:
         return reverse(base, args=[case.pk])
     if base in ("cases:case_edit", "cases:case_write", "cases:case_publish", "cases:case_upload"):
         return reverse(base, args=[world["draft"].pk])
-    if base in ("cases:instance_dicom", "cases:instance_edits", "cases:instance_annotations"):
+    if base in (
+        "cases:instance_dicom", "cases:instance_edits", "cases:instance_annotations",
+        "cases:instance_confirm", "cases:instance_leave_out",
+    ):  # fmt: skip
         return reverse(base, args=[world["draft"].pk, world["instance"].pk])
+    if base == "cases:free_text_decide":
+        return reverse(base, args=[world["draft"].pk, world["text"].pk])
+    if base == "cases:text_acknowledge":
+        return reverse(base, args=[world["draft"].pk])
     if base == "cases:published_dicom":
         return reverse(base, args=[world["published"].pk, world["published_instance"].pk])
-    if base in ("cases:series_crop", "cases:series_key_image", "cases:series_move"):
+    if base in (
+        "cases:series_crop", "cases:series_key_image", "cases:series_move", "cases:series_confirm"
+    ):  # fmt: skip
         return reverse(base, args=[world["draft"].pk, world["instance"].series_id])
     if base == "cases:quarantine_discard":
         return reverse(base, args=[world["item"].pk])

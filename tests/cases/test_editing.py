@@ -28,22 +28,22 @@ def cine(author, tmp_path) -> Instance:
     return Instance.objects.get(series__case=case)
 
 
-def test_saving_boxes_reviews_the_image_and_keeps_the_boxes_as_data(cine, author):
+def test_saving_boxes_keeps_them_as_data_and_does_not_confirm_the_image(cine, author):
     box = {"x": 0, "y": 0, "width": 160, "height": 20, "frames": "all"}
-    instance_edits_save(instance=cine, by=author, blackouts=[box], reviewed=False)
+    instance_edits_save(instance=cine, by=author, blackouts=[box])
     cine.refresh_from_db()
-    assert cine.blackouts == [box] and cine.reviewed_at is not None
+    assert cine.blackouts[0] == box and cine.reviewed_at is None
 
 
 def test_a_box_outside_the_image_or_on_a_missing_frame_is_refused(cine, author):
     with pytest.raises(EditsInvalid, match="does not fit"):
         instance_edits_save(
-            instance=cine, by=author, reviewed=True,
+            instance=cine, by=author,
             blackouts=[{"x": 150, "y": 0, "width": 50, "height": 10, "frames": "all"}],
         )  # fmt: skip
     with pytest.raises(EditsInvalid, match="4 frame"):
         instance_edits_save(
-            instance=cine, by=author, reviewed=True,
+            instance=cine, by=author,
             blackouts=[{"x": 0, "y": 0, "width": 5, "height": 5, "frames": [7]}],
         )  # fmt: skip
 
@@ -64,7 +64,7 @@ def test_edits_of_a_published_case_are_refused(cine, author):
     Case.objects.filter(pk=cine.series.case_id).update(status=Case.Status.PUBLISHED)
     cine.refresh_from_db()
     with pytest.raises(EditsInvalid, match="closed"):
-        instance_edits_save(instance=cine, by=author, blackouts=[], reviewed=True)
+        instance_edits_save(instance=cine, by=author, blackouts=[])
 
 
 def test_the_edits_endpoint_answers_json_errors_in_plain_words(client, cine, author):

@@ -4,13 +4,16 @@ import numpy as np
 import pydicom
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
+from cases import review
+from cases.editing import instance_edits_save
 from cases.ingest import files_ingest
 from cases.models import Case, Instance, QuarantineItem
 from cases.publish import CHECKLIST, PublishBlocked, case_publish_request, case_publish_run
 from cases.services import case_create
 from tests.anonymizer.dirty import dirty_ct, planted_byte_patterns, us_cine_with_name, write
+from tests.cases.freetext_review import accept_all_text
+from tests.cases.image_review import confirm_all_images
 
 pytestmark = pytest.mark.django_db
 CONFIRMED = dict.fromkeys(CHECKLIST, True)
@@ -24,6 +27,7 @@ def case(author, tmp_path):
     paths = [write(dirty_ct(i), root / f"ct{i}.dcm") for i in (1, 2)]
     paths.append(write(us_cine_with_name(), root / "us.dcm"))
     files_ingest(case=case, paths=paths)
+    accept_all_text(case, author)
     return case
 
 
@@ -35,7 +39,7 @@ def test_a_case_with_unreviewed_images_or_an_unconfirmed_checklist_is_not_publis
     with pytest.raises(PublishBlocked) as blocked:
         case_publish_request(case=case, by=author, checklist={}, enqueue=False)
     text = " ".join(blocked.value.reasons)
-    assert "1 image(s) flagged for burned-in text still need review" in text
+    assert "1 image(s) still need review" in text
     assert "Confirm: Every image was checked for burned-in text." in text
     case.refresh_from_db()
     assert case.status == Case.Status.DRAFT
@@ -46,10 +50,7 @@ def test_a_reviewed_case_is_published_with_the_boxes_burned_in_and_nothing_ident
 ):
     cine = _cine(case)
     name_box = next(r for r in cine.proposed_regions if r["matches"] == "PatientName")
-    cine.blackouts = [{**{k: name_box[k] for k in ("x", "y", "width", "height")}, "frames": "all"}]
-    cine.reviewed_at = timezone.now()
-    cine.save()
-    cine.series.crop = None
+    confirm_all_images(case, author)  # every proposal accepted, every image confirmed
     case_publish_request(case=case, by=author, checklist=CONFIRMED, enqueue=False)
     case = case_publish_run(case.pk)
     assert case.status == Case.Status.PUBLISHED, case.publish_error
@@ -67,8 +68,10 @@ def test_a_reviewed_case_is_published_with_the_boxes_burned_in_and_nothing_ident
 
 def test_a_name_left_in_the_pixels_stops_the_whole_case_and_quarantines_that_image(case, author):
     cine = _cine(case)
-    cine.reviewed_at = timezone.now()  # "reviewed", but the name was not blacked out
-    cine.save()
+    # "Reviewed", but every proposal rejected: the name was not blacked out.
+    rejected = {p["id"]: "rejected" for p in cine.proposed_regions}
+    instance_edits_save(instance=cine, by=author, blackouts=[], decisions=rejected)
+    review.instance_review_confirm(instance=cine, by=author)
     case_publish_request(case=case, by=author, checklist=CONFIRMED, enqueue=False)
     case = case_publish_run(case.pk)
     assert case.status == Case.Status.DRAFT

@@ -42,16 +42,14 @@ def test_an_author_pulls_edits_writes_and_publishes_a_case(
     # crop the header band away.
     page.get_by_role("link", name="Review and edit the images").click()
     page.wait_for_function(READY, timeout=30_000)
-    identifying = [i for i, r in enumerate(cine.proposed_regions) if r["matches"]]
+    identifying = [r["id"] for r in cine.proposed_regions if r["matches"]]
     assert identifying, cine.proposed_regions
     expect(page.get_by_test_id(f"accept-{identifying[0]}")).to_be_visible()
-    for index in identifying:  # one box may answer several proposals (the same text)
-        accept = page.get_by_test_id(f"accept-{index}")
-        if accept.count():
-            accept.click()
-            _saved(page)
-    for index in identifying:
-        expect(page.get_by_test_id(f"accept-{index}")).to_have_count(0)
+    page.get_by_test_id("accept-all-confirm").click()
+    _saved(page)
+    expect(page.get_by_test_id("reviewed")).to_be_visible()
+    for pid in identifying:
+        expect(page.get_by_test_id(f"proposal-{pid}")).to_have_attribute("data-status", "accepted")
     viewport = page.get_by_test_id("viewport")
     page.get_by_test_id("box-mode").click()
     page.get_by_test_id("scope").select_option("instance")
@@ -74,6 +72,12 @@ def test_an_author_pulls_edits_writes_and_publishes_a_case(
     page.get_by_label("Diagnosis", exact=True).fill("Normal liver")
     page.get_by_label("Findings", exact=True).fill("Homogeneous echotexture.")
     page.get_by_role("button", name="Save").click()
+    # Review the text that will be published (series and study descriptions): accept each.
+    accept = page.get_by_test_id("free-text").get_by_test_id("accept-text")
+    expect(accept.first).to_be_visible()
+    while accept.count():
+        with page.expect_navigation():
+            accept.first.click()
     for box in page.get_by_test_id("author-actions").get_by_role("checkbox").all():
         box.check()
     page.get_by_role("button", name="Publish").click()
@@ -109,3 +113,4 @@ def test_an_author_pulls_edits_writes_and_publishes_a_case(
     assert any(_close(b, own_box) and b["frames"] == "all" for b in cine.blackouts)
     assert ds.BurnedInAnnotation == "NO"
     assert ds.PatientName == case.pseudonym
+    assert ds.SeriesDescription == cine.series.description != ""  # as the author accepted it

@@ -1,4 +1,5 @@
-"""An author blacks out burned-in text and crops a cine in the browser editor."""
+"""An author decides on each proposed box, confirms, blacks out burned-in text, marks an
+area safe and crops a cine in the browser editor."""
 
 import math
 
@@ -61,7 +62,7 @@ def _saved(page) -> None:
     expect(page.get_by_role("alert")).to_be_empty()
 
 
-def test_an_author_accepts_ocr_boxes_draws_a_box_on_all_frames_and_crops(
+def test_an_author_decides_on_every_proposal_confirms_draws_a_box_and_crops(
     page, live_server, sign_in, make_user, artifacts
 ):
     from accounts.roles import Role
@@ -72,9 +73,8 @@ def test_an_author_accepts_ocr_boxes_draws_a_box_on_all_frames_and_crops(
     files_ingest(case=case, paths=[write(us_cine_with_name(), root / "us-editor.dcm")])
     cine = Instance.objects.get(series__case=case)
     assert cine.status == Instance.Status.NEEDS_REVIEW and cine.reviewed_at is None
-    name_index, name_box = next(
-        (i, r) for i, r in enumerate(cine.proposed_regions) if r["matches"] == "PatientName"
-    )
+    name_box = next(r for r in cine.proposed_regions if r["matches"] == "PatientName")
+    others = [r["id"] for r in cine.proposed_regions if r is not name_box]
 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -96,7 +96,25 @@ def test_an_author_accepts_ocr_boxes_draws_a_box_on_all_frames_and_crops(
     page.get_by_test_id("cine").click()
     expect(page.get_by_test_id("cine")).to_have_text("Play")
 
-    page.get_by_test_id(f"accept-{name_index}").click()
+    # Proposals are labelled by what they match, never by text read from the pixels.
+    proposals = page.get_by_test_id("proposals")
+    expect(page.get_by_test_id(f"proposal-{name_box['id']}")).to_contain_text("matches PatientName")
+    assert "ZEBRAFISH" not in page.content().upper()
+
+    # Accepting one proposal does not review the image: every one needs a decision, and
+    # then an explicit confirmation.
+    page.get_by_test_id(f"accept-{name_box['id']}").click()
+    _saved(page)
+    expect(page.get_by_test_id("needs-review")).to_be_visible()
+    confirm = page.get_by_test_id("confirm")
+    if others:
+        expect(confirm).to_be_disabled()
+    for pid in others:
+        page.get_by_test_id(f"reject-{pid}").click()
+        _saved(page)
+    expect(page.get_by_test_id("pending-count")).to_have_text("Every proposed box is decided.")
+    expect(confirm).to_be_enabled()
+    confirm.click()
     _saved(page)
     expect(page.get_by_test_id("reviewed")).to_be_visible()
 
@@ -112,7 +130,11 @@ def test_an_author_accepts_ocr_boxes_draws_a_box_on_all_frames_and_crops(
     _saved(page)
 
     cine.refresh_from_db()
-    assert cine.reviewed_at is not None
+    assert cine.reviewed_at is not None  # a new box does not withdraw the confirmation
+    assert cine.proposal_decisions == {
+        name_box["id"]: "accepted",
+        **dict.fromkeys(others, "rejected"),
+    }
     accepted, drawn = cine.blackouts
     assert accepted == {**{k: name_box[k] for k in ("x", "y", "width", "height")}, "frames": "all"}
     assert drawn["frames"] == "all"
@@ -139,8 +161,15 @@ def test_an_author_accepts_ocr_boxes_draws_a_box_on_all_frames_and_crops(
         f"{drawn['width']}×{drawn['height']} at ({drawn['x']}, {drawn['y']})"
     )
     expect(page.get_by_test_id("crop-info")).to_contain_text(f"at ({crop['x']}, {crop['y']})")
-    expect(page.get_by_test_id(f"accept-{name_index}")).to_have_count(0)
+    # Decisions survive a reload: rejected proposals do not come back.
+    expect(page.get_by_test_id(f"proposal-{name_box['id']}")).to_have_attribute(
+        "data-status", "accepted"
+    )
+    for pid in others:
+        expect(page.get_by_test_id(f"proposal-{pid}")).to_have_attribute("data-status", "rejected")
+    expect(proposals.locator('li[data-status="pending"]')).to_have_count(0)
     expect(page.get_by_test_id("needs-review")).to_have_count(0)
+    expect(page.get_by_test_id("reviewed")).to_be_visible()
     page.wait_for_timeout(300)
     page.screenshot(path=artifacts / "editor.png", full_page=True)
     assert errors == []
@@ -163,7 +192,7 @@ def test_a_box_that_does_not_fit_is_reported_in_the_alert_area(
         lambda route: route.fulfill(status=400, json={"error": "the box does not fit"}),
     )
     _open_editor(page, f"{live_server.url}/cases/{case.pk}/edit/")
-    page.get_by_test_id("no-text").click()
+    page.get_by_test_id("proposals").get_by_role("button", name="Reject").first.click()
     expect(page.get_by_role("alert")).to_have_text("the box does not fit")
     expect(page.get_by_test_id("save-status")).to_have_text("Not saved")
 
@@ -205,4 +234,59 @@ def test_an_author_marks_the_second_image_as_the_key_image(page, live_server, si
     page.mouse.wheel(0, 120)
     expect(counter).to_have_text("image 2 of 2 · frame 1 of 1")
     expect(page.get_by_test_id("key-badge")).to_be_visible()
+    assert errors == []
+
+
+def test_the_final_checks_places_are_shown_and_an_area_is_marked_safe_then_the_series_confirmed(
+    page, live_server, sign_in, make_user, artifacts
+):
+    from accounts.roles import Role
+
+    author = make_user("gatekeeper", Role.AUTHOR)
+    case = case_create(author=author, title="Cine stopped by the final check")
+    root = settings.INCOMING_ROOT / "e2e"
+    files_ingest(case=case, paths=[write(us_cine_with_name(), root / "us-gate.dcm")])
+    cine = Instance.objects.get(series__case=case)
+    place = {"frame": 1, "x": 250, "y": 200, "width": 60, "height": 30}
+    Instance.objects.filter(pk=cine.pk).update(gate_regions=[place])
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in("gatekeeper", "gatekeeper-pw-123")
+    # The case page's link opens the editor at the image and frame of the place.
+    _open_editor(page, f"{live_server.url}/cases/{case.pk}/edit/?image={cine.pk}&frame=2")
+    expect(page.get_by_test_id("frame-counter")).to_have_text("image 1 of 1 · frame 2 of 3")
+    expect(page.locator("svg .ed-gate")).to_have_count(1)
+    gate = page.get_by_test_id("gate-list").get_by_role("listitem")
+    expect(gate).to_have_attribute("data-status", "open")
+
+    page.get_by_test_id("gate-safe-0").click()
+    _saved(page)
+    expect(gate).to_have_attribute("data-status", "safe")
+    expect(page.locator("svg .ed-safe")).to_have_count(1)
+    cine.refresh_from_db()
+    assert cine.safe_regions == [{**{k: place[k] for k in ("x", "y", "width", "height")},
+                                  "frames": "all"}]  # fmt: skip
+    assert cine.reviewed_at is None
+
+    # A safe area drawn by hand, on this frame only.
+    page.get_by_test_id("safe-mode").click()
+    page.get_by_test_id("scope").select_option("frame")
+    drawn = Screen(page.get_by_test_id("viewport").bounding_box()).drag(
+        page, (20.3, 70.3), (60.6, 100.6)
+    )
+    _saved(page)
+    expect(page.get_by_test_id("safe-list").get_by_role("listitem")).to_have_count(2)
+    page.wait_for_timeout(300)
+    page.screenshot(path=artifacts / "editor-final-check.png", full_page=True)
+
+    page.get_by_test_id("confirm-series").click()
+    _saved(page)
+    expect(page.get_by_test_id("reviewed")).to_be_visible()
+    cine.refresh_from_db()
+    assert cine.reviewed_at is not None
+    assert set(cine.proposal_decisions.values()) <= {"accepted"}
+    assert len(cine.proposal_decisions) == len(cine.proposed_regions)
+    hand = cine.safe_regions[1]
+    assert hand["frames"] == [1] and _close(hand, drawn), (hand, drawn)
     assert errors == []

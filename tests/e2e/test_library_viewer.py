@@ -12,6 +12,8 @@ from cases.models import Case, Instance
 from cases.publish import CHECKLIST, case_publish_request, case_publish_run
 from cases.services import case_create
 from tests.anonymizer.dirty import us_cine_with_name, write
+from tests.cases.freetext_review import accept_all_text
+from tests.cases.image_review import confirm_all_images
 from tests.e2e.test_editor import READY as EDITOR_READY
 from tests.e2e.test_editor import Screen, _saved
 
@@ -19,8 +21,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 READY = "window.__viewerReady === true || (window.__viewerErrors || []).length > 0"
 CROP = {"x": 10, "y": 40, "width": 300, "height": 190}
 EDITING_CONTROLS = (
-    "box-mode", "crop-mode", "nav-mode", "scope", "undo", "remove-crop", "no-text",
-    "blackout-list", "proposals", "save-status",
+    "box-mode", "safe-mode", "crop-mode", "nav-mode", "scope", "undo", "remove-crop",
+    "confirm", "confirm-series", "blackout-list", "proposals", "save-status",
 )  # fmt: skip
 
 
@@ -35,8 +37,10 @@ def _published_case(author, case: Case | None = None) -> Case:
     case = case or _draft_case(author)
     cine = Instance.objects.get(series__case=case)
     name_band = {"x": 0, "y": 0, "width": 320, "height": 40, "frames": "all"}
-    instance_edits_save(instance=cine, by=author, blackouts=[name_band], reviewed=True)
+    instance_edits_save(instance=cine, by=author, blackouts=[name_band])
+    confirm_all_images(case, author)
     series_crop_save(series=cine.series, by=author, crop=CROP)
+    accept_all_text(case, author)
     checklist = dict.fromkeys(CHECKLIST, True)
     case_publish_request(case=case, by=author, checklist=checklist, enqueue=False)
     case = case_publish_run(case.pk)

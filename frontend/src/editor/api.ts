@@ -1,14 +1,30 @@
-// Saving edits: JSON PUTs with Django's CSRF header; errors become Error messages.
+// Saving edits: JSON PUTs (and POSTs for confirmations) with Django's CSRF header; errors
+// become Error messages.
 
 import type { Blackout, Rect } from "./geometry";
+import type { Decisions } from "./review";
 
 export type Fetch = typeof fetch;
 
-async function put(fetchFn: Fetch, url: string, csrfToken: string, body: unknown): Promise<void> {
+/** An image's review state as the server answers after a confirmation. */
+export interface ReviewState {
+  id: number;
+  blackouts: Blackout[];
+  decisions: Decisions;
+  reviewed: boolean;
+}
+
+async function send<T>(
+  fetchFn: Fetch,
+  url: string,
+  csrfToken: string,
+  body: unknown,
+  method: "PUT" | "POST" = "PUT",
+): Promise<T> {
   let response: Response;
   try {
     response = await fetchFn(url, {
-      method: "PUT",
+      method,
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
       body: JSON.stringify(body),
@@ -16,7 +32,7 @@ async function put(fetchFn: Fetch, url: string, csrfToken: string, body: unknown
   } catch {
     throw new Error("The server could not be reached; your last change is not saved.");
   }
-  let data: { ok?: boolean; error?: string } = {};
+  let data: { ok?: boolean; error?: string } & Partial<T> = {};
   try {
     data = await response.json();
   } catch {
@@ -25,15 +41,35 @@ async function put(fetchFn: Fetch, url: string, csrfToken: string, body: unknown
   if (!response.ok || !data.ok) {
     throw new Error(data.error ?? `Saving failed (HTTP ${response.status}).`);
   }
+  return data as T;
+}
+
+async function put(fetchFn: Fetch, url: string, csrfToken: string, body: unknown): Promise<void> {
+  await send<object>(fetchFn, url, csrfToken, body);
 }
 
 export function saveEdits(
   fetchFn: Fetch,
   url: string,
   csrfToken: string,
-  edits: { blackouts: Blackout[]; reviewed: boolean },
+  edits: { blackouts: Blackout[]; decisions: Decisions; safe: Blackout[] },
 ): Promise<void> {
-  return put(fetchFn, url, csrfToken, { blackouts: edits.blackouts, reviewed: edits.reviewed });
+  return put(fetchFn, url, csrfToken, {
+    blackouts: edits.blackouts,
+    decisions: edits.decisions,
+    safe_regions: edits.safe,
+  });
+}
+
+/** Confirm an image (optionally accepting what is undecided) or a whole series. */
+export async function confirmReview(
+  fetchFn: Fetch,
+  url: string,
+  csrfToken: string,
+  body: { accept_all?: boolean } = {},
+): Promise<ReviewState[]> {
+  const data = await send<{ instances: ReviewState[] }>(fetchFn, url, csrfToken, body, "POST");
+  return data.instances ?? [];
 }
 
 export function saveCrop(fetchFn: Fetch, url: string, csrfToken: string, crop: Rect | null): Promise<void> {

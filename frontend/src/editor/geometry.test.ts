@@ -6,7 +6,6 @@ import {
   imageIdFor,
   pixelToWorld,
   propagate,
-  proposalAccepted,
   proposalToBlackout,
   stackEntries,
   voiRange,
@@ -57,12 +56,6 @@ describe("proposals", () => {
   it("become all-frame blackouts when found on every frame", () => {
     expect(proposalToBlackout(p)).toEqual({ x: 8, y: 6, width: 200, height: 22, frames: "all" });
     expect(proposalToBlackout({ ...p, frame: 1 }).frames).toEqual("all");
-  });
-  it("count as accepted once a matching blackout exists", () => {
-    expect(proposalAccepted(p, [])).toBe(false);
-    expect(proposalAccepted(p, [proposalToBlackout(p)])).toBe(true);
-    expect(proposalAccepted(p, [{ ...proposalToBlackout(p), frames: [0] }])).toBe(false);
-    expect(proposalAccepted({ ...p, frame: 0 }, [{ ...proposalToBlackout(p), frames: "all" }])).toBe(true);
   });
 });
 

@@ -109,16 +109,6 @@ export function sameRect(a: Rect, b: Rect): boolean {
   return a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height;
 }
 
-/** Whether an accepted blackout already covers this proposal. */
-export function proposalAccepted(
-  p: Rect & { frame: number | null },
-  blackouts: Blackout[],
-): boolean {
-  return blackouts.some(
-    (b) => sameRect(b, p) && (p.frame === null ? b.frames === "all" : appliesTo(b.frames, p.frame)),
-  );
-}
-
 /** The crop of a series, clipped to one of its images; null means "no crop". */
 export function cropFor(crop: Rect | null, size: Size): Rect | null {
   return crop ? clipRect(crop, size) : null;

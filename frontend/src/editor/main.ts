@@ -1,12 +1,14 @@
-// The image editor: scroll a series, black out burned-in text, crop; every change is saved.
+// The image editor: scroll a series, decide on each proposed box, black out burned-in
+// text, mark areas safe, crop, confirm each image (or a whole series); every change is saved.
 //
 // cornerstone3D renders a STACK viewport (one imageId per frame); boxes are drawn by our
-// own drag handling in "Box"/"Crop" mode and shown in an SVG overlay that follows the
-// camera. The stack viewport itself is viewport.ts (shared with the library viewer); pixel
-// maths lives in geometry.ts, the edits and undo stack in state.ts.
+// own drag handling in "Box"/"Safe"/"Crop" mode and shown in an SVG overlay that follows
+// the camera. The stack viewport itself is viewport.ts (shared with the library viewer);
+// pixel maths lives in geometry.ts, proposals and gate places in review.ts, the edits and
+// undo stack in state.ts. Proposals carry no recognised text: kind and matched attribute.
 
 import { type Annotation, annotationDefs, describeAnnotation, drawAnnotations } from "./annotations";
-import { saveAnnotations, saveCrop, saveEdits, saveKeyImage } from "./api";
+import { type ReviewState, confirmReview, saveAnnotations, saveCrop, saveEdits, saveKeyImage } from "./api";
 // Each entry imports its own CSS: the manifest lists an entry's CSS, not its shared chunks'.
 import "./editor.css";
 import {
@@ -21,18 +23,21 @@ import {
   dragToPixelRect,
   isUsable,
   propagate,
-  proposalAccepted,
-  proposalToBlackout,
 } from "./geometry";
+import {
+  type Decision,
+  type Decisions,
+  type GateRegion,
+  type Proposal,
+  gateArea,
+  gateStatus,
+  pendingCount,
+  proposalLabel,
+  proposalStatus,
+  startPlace,
+} from "./review";
 import { EditState, type Touched } from "./state";
 import { StackView, el, svg } from "./viewport";
-
-interface Proposed extends Rect {
-  frame: number | null;
-  text: string;
-  confidence: number;
-  matches: string | null;
-}
 
 interface InstanceConfig {
   id: number;
@@ -43,7 +48,11 @@ interface InstanceConfig {
   needs_review: boolean;
   reviewed: boolean;
   edits_url: string;
-  proposed: Proposed[];
+  confirm_url: string;
+  proposed: Proposal[];
+  decisions: Decisions;
+  gate_regions: GateRegion[];
+  safe_regions: Blackout[];
   blackouts: Blackout[];
   annotations: Annotation[];
   annotations_url: string;
@@ -57,6 +66,7 @@ interface SeriesConfig {
   crop_url: string;
   key_instance: number | null;
   key_image_url: string;
+  confirm_url: string;
   instances: InstanceConfig[];
 }
 
@@ -73,14 +83,13 @@ declare global {
   }
 }
 
-type Mode = "navigate" | "box" | "crop" | "arrow" | "ellipse" | "text";
+type Mode = "navigate" | "box" | "safe" | "crop" | "arrow" | "ellipse" | "text";
 
 const describeFrames = (b: Blackout) =>
   b.frames === "all" ? "all frames" : `frame ${b.frames.map((f) => f + 1).join(", ")}`;
 
 class Editor {
   private state: EditState;
-  private rejected = new Set<string>(); // `${instanceId}:${index}`, this page view only
   private mode: Mode = "navigate";
   private view: StackView<InstanceConfig, SeriesConfig>;
   private drag: { start: Point2; end: Point2 } | null = null;
@@ -91,7 +100,7 @@ class Editor {
   private root: HTMLElement;
   private saveStatus = el("span", { "data-testid": "save-status", class: "ed-save" });
   private alert = el("div", { role: "alert", class: "ed-alert", "data-testid": "alert" });
-  private scope = el("select", { "data-testid": "scope", "aria-label": "Box applies to" });
+  private scope = el("select", { "data-testid": "scope", "aria-label": "Box or safe area applies to" });
   private side = el("aside", { class: "ed-side" });
   private modeButtons = new Map<Mode, HTMLButtonElement>();
   private undoButton = el("button", { type: "button", "data-testid": "undo" }, "Undo");
@@ -110,9 +119,14 @@ class Editor {
       },
       onNewImage: () => this.renderSide(),
     });
-    const instances: [number, { blackouts: Blackout[]; reviewed: boolean }][] = [];
+    const instances: [number, { blackouts: Blackout[]; decisions: Decisions; safe: Blackout[]; reviewed: boolean }, Proposal[]][] = [];
     for (const s of config.series)
-      for (const i of s.instances) instances.push([i.id, { blackouts: i.blackouts, reviewed: i.reviewed }]);
+      for (const i of s.instances)
+        instances.push([
+          i.id,
+          { blackouts: i.blackouts, decisions: i.decisions ?? {}, safe: i.safe_regions ?? [], reviewed: i.reviewed },
+          i.proposed,
+        ]);
     this.state = new EditState(
       instances,
       config.series.map((s) => [s.id, s.crop]),
@@ -129,6 +143,7 @@ class Editor {
     const modes: [Mode, string, string][] = [
       ["navigate", "Navigate", "nav-mode"],
       ["box", "Box", "box-mode"],
+      ["safe", "Mark area safe", "safe-mode"],
       ["crop", "Crop", "crop-mode"],
       ["arrow", "Arrow", "arrow-mode"],
       ["ellipse", "Ellipse", "ellipse-mode"],
@@ -154,7 +169,7 @@ class Editor {
     this.keyImage.addEventListener("click", () => this.setKeyImage());
     bar.append(
       modeGroup,
-      el("label", {}, "Box applies to ", this.scope),
+      el("label", {}, "Applies to ", this.scope),
       this.undoButton,
       this.removeCrop,
       this.keyImage,
@@ -175,6 +190,8 @@ class Editor {
   async start(): Promise<void> {
     await this.view.start();
     this.setMode(this.mode);
+    const place = startPlace(location.search);
+    if (place) await this.view.showAt(place.instance, place.frame);
   }
 
   private setMode(mode: Mode): void {
@@ -252,14 +269,14 @@ class Editor {
     } else if (this.mode === "crop") {
       this.apply(this.state.setCrop(this.series.id, rect));
     } else {
-      const boxes = propagate(
+      const areas = propagate(
         rect,
         this.scope.value as Scope,
         this.shape(this.instance),
         this.entry.frame,
         this.series.instances.map((i) => this.shape(i)),
       );
-      this.apply(this.state.addBlackouts(boxes));
+      this.apply(this.mode === "safe" ? this.state.addSafe(areas) : this.state.addBlackouts(areas));
     }
   }
 
@@ -285,16 +302,24 @@ class Editor {
         shapes.push(svg("rect", { ...c, class: "ed-crop" }));
       }
     }
-    for (const b of this.state.edits(inst.id).blackouts) if (appliesTo(b.frames, frame)) box(b, "ed-blackout");
+    const edits = this.state.edits(inst.id);
+    const label = (s: Rect, text: string, cls: string) => {
+      const node = svg("text", { x: s.x, y: Math.max(12, s.y - 3), class: cls });
+      node.textContent = text;
+      shapes.push(node);
+    };
+    for (const b of edits.blackouts) if (appliesTo(b.frames, frame)) box(b, "ed-blackout");
+    for (const a of edits.safe) if (appliesTo(a.frames, frame)) box(a, "ed-safe");
     inst.proposed.forEach((p, i) => {
       if (p.frame !== null && p.frame !== frame) return;
-      if (this.proposalStatus(inst, i) !== "pending") return;
+      if (proposalStatus(p, edits.decisions) !== "pending") return;
       const s = box(p, "ed-proposed");
-      if (s) {
-        const label = svg("text", { x: s.x, y: Math.max(12, s.y - 3), class: "ed-proposed-label" });
-        label.textContent = `${i + 1}: ${p.text}`;
-        shapes.push(label);
-      }
+      if (s) label(s, `${i + 1}: ${proposalLabel(p)}`, "ed-proposed-label");
+    });
+    inst.gate_regions.forEach((g, i) => {
+      if (g.frame !== null && g.frame !== frame) return;
+      const s = box(g, "ed-gate");
+      if (s) label(s, `final check ${i + 1}`, "ed-gate-label");
     });
     shapes.push(...drawAnnotations(inst.annotations, frame, (p) => this.view.toCanvas(p)));
     if (this.drag && this.mode === "arrow") {
@@ -304,54 +329,74 @@ class Editor {
       shapes.push(...drawAnnotations(preview, f, (p) => this.view.toCanvas(p)));
     } else if (this.drag) {
       const r = dragToPixelRect(this.drag.start, this.drag.end, inst);
-      if (r) box(r, this.mode === "crop" ? "ed-crop" : "ed-drawing");
+      const cls = this.mode === "crop" ? "ed-crop" : this.mode === "safe" ? "ed-safe" : "ed-drawing";
+      if (r) box(r, cls);
     }
     this.view.overlay.replaceChildren(annotationDefs(), ...shapes);
   }
 
   // ---- side panel -----------------------------------------------------------------------
 
-  private proposalStatus(inst: InstanceConfig, i: number): "pending" | "accepted" | "rejected" {
-    if (proposalAccepted(inst.proposed[i], this.state.edits(inst.id).blackouts)) return "accepted";
-    return this.rejected.has(`${inst.id}:${i}`) ? "rejected" : "pending";
-  }
-
   private renderSide(): void {
     const inst = this.instance;
     const edits = this.state.edits(inst.id);
+    const pending = pendingCount(inst.proposed, edits.decisions);
     const heading = el("h2", {}, `Image ${this.entry.instance + 1}`);
-    if (inst.needs_review && !edits.reviewed)
+    if (edits.reviewed) heading.append(" ", el("span", { class: "ed-badge ed-ok", "data-testid": "reviewed" }, "reviewed"));
+    else if (inst.needs_review || edits.safe.length)
       heading.append(" ", el("span", { class: "ed-badge", "data-testid": "needs-review" }, "needs review"));
-    else if (edits.reviewed) heading.append(" ", el("span", { class: "ed-badge ed-ok", "data-testid": "reviewed" }, "reviewed"));
     const isKey = this.series.key_instance === inst.id;
     if (isKey) heading.append(" ", el("span", { class: "ed-badge ed-ok", "data-testid": "key-badge" }, "key image"));
 
     const proposals = el("ol", { "data-testid": "proposals", class: "ed-list" });
-    inst.proposed.forEach((p, i) => {
-      const status = this.proposalStatus(inst, i);
+    inst.proposed.forEach((p) => {
+      const status = proposalStatus(p, edits.decisions);
       const where = p.frame === null ? "all frames" : `frame ${p.frame + 1}`;
-      const item = el(
-        "li",
-        { "data-status": status },
-        el("q", {}, p.text),
-        ` ${where}, ${p.confidence}%${p.matches ? ` · matches ${p.matches}` : ""} `,
-      );
-      if (status === "pending") {
-        const accept = el("button", { type: "button", "data-testid": `accept-${i}` }, "Accept");
-        accept.addEventListener("click", () =>
-          this.apply(this.state.addBlackouts(new Map([[inst.id, proposalToBlackout(p)]]))),
-        );
-        const reject = el("button", { type: "button", "data-testid": `reject-${i}` }, "Reject");
-        reject.addEventListener("click", () => {
-          this.rejected.add(`${inst.id}:${i}`);
-          this.renderSide();
-          this.drawOverlay();
-        });
-        item.append(accept, " ", reject);
-      } else {
-        item.append(el("em", {}, status));
-      }
+      const item = el("li", { "data-status": status, "data-testid": `proposal-${p.id}` }, `${proposalLabel(p)}, ${where} `);
+      const decide = (decision: Decision, label: string) => {
+        const b = el("button", { type: "button", "data-testid": `${decision === "accepted" ? "accept" : "reject"}-${p.id}` }, label);
+        b.setAttribute("aria-pressed", String(status === decision));
+        b.addEventListener("click", () => this.apply(this.state.decide(inst.id, p, decision)));
+        return b;
+      };
+      item.append(decide("accepted", "Accept"), " ", decide("rejected", "Reject"));
+      if (status !== "pending") item.append(" ", el("em", {}, status));
       proposals.append(item);
+    });
+
+    const confirm = el("button", { type: "button", "data-testid": "confirm" }, "Confirm this image");
+    confirm.disabled = pending > 0 || edits.reviewed;
+    confirm.title = pending ? "Accept or reject every proposed box first" : "";
+    confirm.addEventListener("click", () => this.confirm(inst, false));
+    const acceptAll = el("button", { type: "button", "data-testid": "accept-all-confirm" }, "Accept all proposals and confirm this image");
+    acceptAll.disabled = edits.reviewed;
+    acceptAll.addEventListener("click", () => this.confirm(inst, true));
+    const seriesAll = el("button", { type: "button", "data-testid": "confirm-series" }, "Accept all proposals and confirm the whole series");
+    seriesAll.title = "Every proposal not yet decided on every image of this series is accepted; each image is confirmed";
+    seriesAll.addEventListener("click", () => this.confirmSeries());
+    const reviewBox = el(
+      "div",
+      { class: "ed-review" },
+      el("p", { "data-testid": "pending-count" }, pending ? `${pending} proposed box(es) still to accept or reject.` : "Every proposed box is decided."),
+      confirm,
+      acceptAll,
+      seriesAll,
+    );
+
+    const gate = el("ol", { "data-testid": "gate-list", class: "ed-list" });
+    inst.gate_regions.forEach((g, i) => {
+      const status = gateStatus(g, edits.blackouts, edits.safe);
+      const where = g.frame === null ? "all frames" : `frame ${g.frame + 1}`;
+      const item = el("li", { "data-status": status }, `${g.width}×${g.height} at (${g.x}, ${g.y}), ${where} `);
+      if (status === "open") {
+        const scope = this.scope.value === "frame" ? "frame" : "instance";
+        const boxIt = el("button", { type: "button", "data-testid": `gate-box-${i}` }, "Black out");
+        boxIt.addEventListener("click", () => this.apply(this.state.addBlackouts(new Map([[inst.id, gateArea(g, scope)]]))));
+        const safe = el("button", { type: "button", "data-testid": `gate-safe-${i}` }, "Mark safe");
+        safe.addEventListener("click", () => this.apply(this.state.addSafe(new Map([[inst.id, gateArea(g, scope)]]))));
+        item.append(boxIt, " ", safe);
+      } else item.append(el("em", {}, status === "boxed" ? "blacked out" : "marked safe"));
+      gate.append(item);
     });
 
     const boxes = el("ol", { "data-testid": "blackout-list", class: "ed-list" });
@@ -361,9 +406,12 @@ class Editor {
       boxes.append(el("li", {}, `${b.width}×${b.height} at (${b.x}, ${b.y}), ${describeFrames(b)} `, remove));
     });
 
-    const noText = el("button", { type: "button", "data-testid": "no-text" }, "No identifying text here");
-    noText.disabled = edits.reviewed;
-    noText.addEventListener("click", () => this.apply(this.state.markReviewed(inst.id)));
+    const safeList = el("ol", { "data-testid": "safe-list", class: "ed-list" });
+    edits.safe.forEach((a, i) => {
+      const remove = el("button", { type: "button", "data-testid": `remove-safe-${i}` }, "Remove");
+      remove.addEventListener("click", () => this.apply(this.state.removeSafe(inst.id, i)));
+      safeList.append(el("li", {}, `${a.width}×${a.height} at (${a.x}, ${a.y}), ${describeFrames(a)} `, remove));
+    });
 
     const notes = el("ol", { "data-testid": "annotation-list", class: "ed-list" });
     inst.annotations.forEach((a, i) => {
@@ -378,11 +426,16 @@ class Editor {
     const crop = this.state.crop(this.series.id);
     this.side.replaceChildren(
       heading,
-      el("h3", {}, "Text found by OCR"),
+      el("h3", {}, "Proposed boxes"),
       inst.proposed.length ? proposals : el("p", {}, "None."),
+      reviewBox,
+      ...(inst.gate_regions.length
+        ? [el("h3", {}, "The final check found text-like marks here"), gate]
+        : []),
       el("h3", {}, "Black boxes"),
       edits.blackouts.length ? boxes : el("p", {}, "None yet."),
-      noText,
+      el("h3", {}, "Areas marked safe"),
+      edits.safe.length ? safeList : el("p", {}, "None."),
       el("h3", {}, "Crop (whole series)"),
       el(
         "p",
@@ -395,6 +448,36 @@ class Editor {
     this.undoButton.disabled = !this.state.canUndo;
     this.removeCrop.disabled = crop === null;
     this.keyImage.disabled = isKey;
+  }
+
+  // ---- confirming -----------------------------------------------------------------------
+
+  private applyReview(states: ReviewState[]): void {
+    for (const s of states) this.state.applyServer(s.id, s);
+    this.renderSide();
+    this.drawOverlay();
+  }
+
+  /** Confirm one image, after its pending saves (and accepting what is undecided). */
+  private confirm(inst: InstanceConfig, acceptAll: boolean): void {
+    this.track([
+      this.queue(inst.edits_url, () =>
+        confirmReview(fetch, inst.confirm_url, this.config.csrf_token, { accept_all: acceptAll }).then((s) =>
+          this.applyReview(s),
+        ),
+      ),
+    ]);
+  }
+
+  /** Accept and confirm every image of the series, after every pending save of it. */
+  private confirmSeries(): void {
+    const s = this.series;
+    const before = s.instances.map((i) => (this.saveChains.get(i.edits_url) ?? Promise.resolve()).catch(() => undefined));
+    const run = Promise.all(before)
+      .then(() => confirmReview(fetch, s.confirm_url, this.config.csrf_token))
+      .then((states) => this.applyReview(states));
+    for (const i of s.instances) this.saveChains.set(i.edits_url, run);
+    this.track([run]);
   }
 
   // ---- changes and saving ---------------------------------------------------------------

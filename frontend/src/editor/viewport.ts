@@ -97,6 +97,7 @@ export class StackView<I extends StackInstance, S extends StackSeries<I>> {
   private toolGroup!: NonNullable<ReturnType<typeof ToolGroupManager.createToolGroup>>;
   private cineTimer: number | null = null;
   private panOnPrimary = true;
+  private picker: HTMLSelectElement | null = null;
 
   constructor(
     private allSeries: S[],
@@ -115,6 +116,7 @@ export class StackView<I extends StackInstance, S extends StackSeries<I>> {
   seriesPicker(): HTMLElement | null {
     if (this.allSeries.length < 2) return null;
     const picker = el("select", { "data-testid": "series", "aria-label": "Series" });
+    this.picker = picker;
     this.allSeries.forEach((s, i) =>
       picker.append(el("option", { value: String(i) }, `${s.modality} · ${s.description || `series ${s.id}`}`)),
     );
@@ -202,18 +204,31 @@ export class StackView<I extends StackInstance, S extends StackSeries<I>> {
     else this.toolGroup.setToolDisabled(PanTool.toolName);
   }
 
-  async showSeries(series: S): Promise<void> {
+  async showSeries(series: S, index?: number): Promise<void> {
     this.stopCine();
     this.series = series;
+    if (this.picker) this.picker.value = String(this.allSeries.indexOf(series));
     this.entries = stackEntries(series.instances.map((i) => i.frames));
     const imageIds = this.entries.map((e) => {
       const inst = series.instances[e.instance];
       return imageIdFor(new URL(inst.url, location.origin).href, e.frame, inst.frames);
     });
-    await this.viewport.setStack(imageIds, this.startIndex(series));
+    await this.viewport.setStack(imageIds, index ?? this.startIndex(series));
     this.viewport.render();
     this.updateCounter();
     this.hooks.onNewImage?.();
+  }
+
+  /** Show one frame (0-based) of one instance, in whichever series holds it; false if
+   * no series does. */
+  async showAt(instanceId: number, frame: number): Promise<boolean> {
+    const series = this.allSeries.find((s) => s.instances.some((i) => i.id === instanceId));
+    if (!series) return false;
+    const at = series.instances.findIndex((i) => i.id === instanceId);
+    const entries = stackEntries(series.instances.map((i) => i.frames));
+    const index = entries.findIndex((e) => e.instance === at && e.frame === frame);
+    await this.showSeries(series, Math.max(0, index >= 0 ? index : entries.findIndex((e) => e.instance === at)));
+    return true;
   }
 
   /** Where a series opens: its key image's first frame when asked to, else the start. */

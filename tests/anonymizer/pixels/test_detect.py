@@ -1,7 +1,6 @@
 """Flagging images for pixel review from the header, and proposing boxes with OCR."""
 
 import os
-import re
 
 import numpy as np
 import pydicom

@@ -355,43 +355,91 @@ def test_blackout_applies_to_exactly_the_chosen_frames_of_an_rgb_cine(frames, tr
 
 @pytest.mark.parametrize("frames", [(2,), (0, 5), None], ids=str)
 @pytest.mark.parametrize("transfer_syntax", [RLELossless, JPEGLSLossless], ids=str)
-def test_blackout_on_signed_12_bit_multiframe_uses_the_lowest_storable_value(
-    frames, transfer_syntax
-):
+def test_blackout_on_signed_12_bit_multiframe_uses_the_images_lowest_value(frames, transfer_syntax):
     ds = signed_multiframe(transfer_syntax)
     before = decoded_frames(ds)
+    black = int(before.min())  # over all frames, not only the boxed ones
     rect = Rect(0, 0, 24, 4)
     apply_edits(ds, Edits((Blackout(rect, frames),)))
     result = reread(ds)
     assert result.file_meta.TransferSyntaxUID == transfer_syntax
-    np.testing.assert_array_equal(decoded_frames(result), _expected(before, rect, -2048, frames))
+    np.testing.assert_array_equal(decoded_frames(result), _expected(before, rect, black, frames))
     np.testing.assert_array_equal(
-        independent_decode(result), _expected(before, rect, -2048, frames)
+        independent_decode(result), _expected(before, rect, black, frames)
     )
 
 
-@pytest.mark.parametrize(
-    ("dtype", "bits_stored", "photometric", "slope", "black"),
-    [
-        ("uint8", 8, "MONOCHROME2", 1, 0),
-        ("uint16", 12, "MONOCHROME2", 1, 0),
-        ("int16", 16, "MONOCHROME2", 1, -32768),
-        ("int16", 12, "MONOCHROME2", 1, -2048),
-        ("uint16", 12, "MONOCHROME1", 1, 4095),
-        ("int16", 16, "MONOCHROME1", 1, 32767),
-        ("uint16", 16, "MONOCHROME2", -1, 65535),
-        ("uint8", 8, "RGB", 1, 0),
-    ],
-)
-def test_black_value_is_the_stored_value_that_displays_black(
-    dtype, bits_stored, photometric, slope, black
-):
-    arr = gradient(
-        1, 4, 4, dtype=dtype, bits_stored=bits_stored, samples=3 if photometric == "RGB" else 1
-    )
-    ds = new_dataset(arr, photometric=photometric, bits_stored=bits_stored)
-    ds.RescaleSlope, ds.RescaleIntercept = slope, 0
+def _image(
+    values: tuple[int, int], *, dtype: str, bits_stored: int, photometric: str, frames: int = 1
+) -> np.ndarray:
+    """Frames whose values span exactly ``values`` (low, high), well inside the type's range;
+    the lowest value is on the last frame only, the highest on the second (outside boxes)."""
+    low, high = values
+    shape = (frames, 12, 16) + ((3,) if photometric == "RGB" else ())
+    rng = np.random.default_rng(5)
+    arr = rng.integers(low + 1, high, size=shape, endpoint=False).astype(dtype)
+    arr[-1, 5, 7] = low
+    arr[min(1, frames - 1), 6, 12] = high
+    return arr
+
+
+# (dtype, bits stored, photometric, rescale slope, intercept, value range, expected black)
+BLACK_CASES = {
+    "signed-ct": ("int16", 16, "MONOCHROME2", 1, -1024, (-1024, 2400), -1024),
+    "signed-ct-padding": ("int16", 16, "MONOCHROME2", 1, -1024, (-2000, 2400), -2000),
+    "signed-12-bit": ("int16", 12, "MONOCHROME2", 1, 0, (-900, 1500), -900),
+    "unsigned-12-bit": ("uint16", 12, "MONOCHROME2", 1, 0, (100, 3000), 100),
+    "unsigned-8-bit": ("uint8", 8, "MONOCHROME2", 1, 0, (16, 235), 16),
+    "monochrome1": ("uint16", 12, "MONOCHROME1", 1, 0, (100, 3000), 3000),
+    "monochrome1-signed": ("int16", 16, "MONOCHROME1", 1, 0, (-500, 800), 800),
+    "negative-slope": ("uint16", 16, "MONOCHROME2", -1, 0, (100, 3000), 3000),
+    "rgb": ("uint8", 8, "RGB", 1, 0, (40, 200), 0),
+}
+
+
+@pytest.mark.parametrize("frames", [1, 4], ids=["single", "multiframe"])
+@pytest.mark.parametrize("case", BLACK_CASES, ids=str)
+def test_black_value_is_the_images_lowest_value_or_highest_for_monochrome1(case, frames):
+    """Not the type's minimum: -32768 on a CT stretches the range and washes the image out."""
+    dtype, bits, photometric, slope, intercept, values, black = BLACK_CASES[case]
+    arr = _image(values, dtype=dtype, bits_stored=bits, photometric=photometric, frames=frames)
+    ds = reread(new_dataset(arr, photometric=photometric, bits_stored=bits))
+    if photometric != "RGB":
+        ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
     assert black_value(ds) == black
+    assert black_value(ds, arr=decoded_frames(ds)) == black
+
+
+@pytest.mark.parametrize("case", BLACK_CASES, ids=str)
+def test_boxes_get_the_black_value_and_the_verifier_finds_them_black(case):
+    """A box on the first frame only gets the lowest value of all frames (it lies on the
+    last): the verifier's check, that a box equals its frame's minimum, agrees."""
+    from anonymizer.keys import Keys
+    from anonymizer.verify import fingerprint, verify
+
+    dtype, bits, photometric, slope, intercept, values, black = BLACK_CASES[case]
+    arr = _image(values, dtype=dtype, bits_stored=bits, photometric=photometric, frames=3)
+    ds = reread(new_dataset(arr, photometric=photometric, bits_stored=bits))
+    if photometric != "RGB":
+        ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
+        vr = "SS" if dtype.startswith("int") else "US"
+        ds.add_new(0x00280106, vr, values[0])  # Smallest Image Pixel Value
+        ds.add_new(0x00280107, vr, values[1])  # Largest Image Pixel Value
+    keys = Keys(b"black-value-test-secret-0123456789")
+    original_fingerprint = fingerprint(ds, keys)
+    edits = Edits((Blackout(Rect(2, 1, 8, 4), (0,)), Blackout(Rect(0, 8, 16, 4))))
+    apply_edits(ds, edits)
+    result = reread(ds)
+    out = decoded_frames(result)
+    assert np.all(out[0, 1:5, 2:10] == black)
+    assert np.all(out[:, 8:12, :] == black)
+    np.testing.assert_array_equal(out[1:, 1:5, 2:10], arr[1:, 1:5, 2:10])  # other frames kept
+    if photometric != "RGB":  # the displayed range is the image's own, not the type's
+        assert (result.SmallestImagePixelValue, result.LargestImagePixelValue) == values
+    verdict = verify(
+        to_bytes(result), fingerprint=original_fingerprint, keys=keys, allowlist=None, edits=edits
+    )
+    assert not [p for p in verdict.problems if p.kind == "pixels-not-black"], verdict.reasons()
 
 
 def test_palette_colour_box_uses_the_darkest_palette_entry():
@@ -487,10 +535,11 @@ def test_region_is_black_detects_a_box_that_is_not_black():
 def test_smallest_and_largest_pixel_values_describe_the_edited_image(name):
     ds = bundled(name)
     assert (ds.SmallestImagePixelValue, ds.LargestImagePixelValue) == (0, 4000)
+    black = int(decoded_frames(ds).min())  # the image's lowest value, maybe cropped away
     apply_edits(ds, Edits((Blackout(Rect(0, 0, 64, 10)),), crop=Rect(0, 0, 64, 32)))
     result = reread(ds)
     arr = decoded_frames(result)
-    assert result.SmallestImagePixelValue == arr.min() == -32768
+    assert result.SmallestImagePixelValue == arr.min() == black
     assert result.LargestImagePixelValue == arr.max()
 
 

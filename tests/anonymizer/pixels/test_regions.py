@@ -95,16 +95,17 @@ def test_malformed_edits_json_is_rejected_with_a_reason(obj, message):
         edits_from_json(obj)
 
 
-def test_proposed_region_json_and_blackout():
-    region = ProposedRegion(None, 18, 12, 91, 21, "DOE*JOHN", 74.04)
+def test_proposed_region_json_holds_where_and_why_but_no_text():
+    region = ProposedRegion(None, 18, 12, 91, 21, "static-overlay", 0.934, "PatientName")
     assert region.to_json() == {
         "frame": None,
         "x": 18,
         "y": 12,
         "width": 91,
         "height": 21,
-        "text": "DOE*JOHN",
-        "confidence": 74.0,
+        "kind": "static-overlay",
+        "matches": "PatientName",
+        "confidence": 0.93,
     }
     assert region.to_blackout() == Blackout(Rect(18, 12, 91, 21))
-    assert ProposedRegion(2, 0, 0, 1, 1, "AB", 90).to_blackout().frames == (2,)
+    assert ProposedRegion(2, 0, 0, 1, 1).to_blackout().frames == (2,)

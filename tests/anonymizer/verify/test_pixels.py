@@ -226,12 +226,21 @@ def test_ocr_reads_the_middle_frame_of_a_cine() -> None:
     grey = np.stack([blank, blank, text_image("QUENTIN", (300, 400)), blank, blank])
     rgb = np.repeat(grey[..., None], 3, axis=-1)
     verdict = check(image_output(rgb, "RGB"), flagged=True)
-    assert [p.where.split(",")[0] for p in verdict.problems] == ["frame 2"]
+    ocr = [p for p in verdict.problems if p.kind == "ocr-text"]
+    assert [p.where.split(",")[0] for p in ocr] == ["frame 2"]
+    # The residual text gate finds the same unboxed text on the same frame.
+    residual = [p for p in verdict.problems if p.kind == "residual-text"]
+    assert [p.region["frame"] for p in residual if p.region] == [2]
 
 
 def test_without_the_flag_there_is_no_ocr() -> None:
-    verdict: Verdict = check(image_output(text_image("ZEBRAFISH")))
+    verdict: Verdict = check(image_output(text_image("ZEBRAFISH")), residual_text=False)
     assert verdict.ok
+
+
+def test_without_the_flag_unboxed_text_is_still_blocked_by_the_residual_gate() -> None:
+    verdict: Verdict = check(image_output(text_image("ZEBRAFISH")))
+    assert [p.kind for p in verdict.problems] == ["residual-text"]
 
 
 def test_a_flagged_file_fails_when_ocr_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
