@@ -57,7 +57,7 @@ format: $(VENV)/.installed
 
 test: system-deps setup services lint
 	cd frontend && npx vitest run
-	set -a; [ ! -f var/test-services.env ] || . var/test-services.env; set +a; $(VENV)/bin/pytest
+	set -a; [ ! -f var/test-services.env ] || . var/test-services.env; set +a; $(VENV)/bin/pytest --durations=25
 
 # Unit tests only: no PACS, no worker, no browser.
 test-fast: setup

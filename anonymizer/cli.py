@@ -27,6 +27,7 @@ from anonymizer.pipeline import FirstPassResult, Status, first_pass, second_pass
 from anonymizer.pixels import Edits, edits_from_json
 from anonymizer.profile import FIRST_PASS, SECOND_PASS
 from anonymizer.profile.allowlist import SECOND_PASS_ALLOWLIST_KEYWORDS
+from anonymizer.verify import Fingerprint
 
 SECRET_ENV = "TEACHINGFILE_DEID_SECRET"
 
@@ -37,7 +38,9 @@ DEIDENTIFY_HELP = textwrap.dedent(
     Each output file is named after its new SOP Instance UID, never after the input
     (whose name may carry identifiers). The JSON report has one entry per input file:
     input, output (or null), status (clean / needs-review / quarantined / published),
-    reasons, and proposed_regions for images that may carry burned-in text:
+    reasons, fingerprint (first pass: keyed hashes of the original file's identifying
+    values and UIDs, never the values; --first-report reads it back), and
+    proposed_regions for images that may carry burned-in text:
     {"frame": N or null for every frame, "x", "y", "width", "height", "text",
     "confidence"} in pixel coordinates of that image, and removed_text: the free-text
     attributes (Series Description...) removed because they looked like they held a
@@ -49,7 +52,13 @@ DEIDENTIFY_HELP = textwrap.dedent(
     Longitudinal Temporal Information with Modified Dates, Retain Patient
     Characteristics, Clean Descriptors), OCR of flagged images.
     --pass second: the first pass, then the edits from --regions burned into the
-    pixels, the header stripped to the publishing allowlist, and the verifier.
+    pixels, the header stripped to the publishing allowlist, and the verifier, which
+    compares the output with the fingerprint of the ORIGINAL file. Run it on the
+    original files, or on the first pass's output together with that run's report:
+    --first-report FIRST_REPORT.json (files matched by output path or by their SOP
+    Instance UID). A file already de-identified (Patient Identity Removed YES) for
+    which --first-report gives no fingerprint is quarantined, never published: the
+    verifier would have no original identifiers to compare with.
 
     --regions REGIONS.json maps an input path (relative to INPUT_DIR, or absolute) or
     an original SOP Instance UID to {"regions": [{"x", "y", "width", "height",
@@ -69,6 +78,9 @@ DEIDENTIFY_HELP = textwrap.dedent(
       python -m anonymizer deidentify in/ out/ --report report.json --jobs 2
       python -m anonymizer deidentify in/ out/ --report r.json --pass second \\
           --regions regions.json --secret-file secret.txt
+      python -m anonymizer deidentify in/ work/ --report r1.json --secret-file s.txt
+      python -m anonymizer deidentify work/ pub/ --report r2.json --pass second \\
+          --first-report r1.json --regions regions.json --secret-file s.txt
     """
 )
 
@@ -90,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--report", type=Path, required=True, metavar="REPORT.json")
     d.add_argument("--pass", dest="which", choices=("first", "second"), default="first")
     d.add_argument("--regions", type=Path, metavar="REGIONS.json")
+    d.add_argument(
+        "--first-report",
+        type=Path,
+        metavar="FIRST_REPORT.json",
+        help="second pass over first-pass output: the first pass's report (fingerprints)",
+    )
     d.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
     d.add_argument("--secret-file", type=Path, metavar="F")
     d.add_argument("--no-ocr", action="store_true", help="flag images but propose no boxes")
@@ -173,6 +191,72 @@ def _load_regions(path: Path | None) -> dict[str, Review]:
         raise RunError(f"cannot use the regions file {path}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class FirstReportEntry:
+    """What the first pass recorded about one file: the fingerprint of its original and
+    whether it was flagged for burned-in text."""
+
+    fingerprint: Fingerprint
+    flagged: bool
+
+
+NO_FIRST_FINGERPRINT = (
+    "not published: this file was already de-identified (Patient Identity Removed YES) "
+    "and no fingerprint of its original was given, so the verifier cannot compare it with "
+    "the original identifiers; run the second pass on the original file, or pass the "
+    "first pass's report with --first-report"
+)
+
+
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve())
+
+
+def _load_first_report(path: Path | None) -> dict[str, FirstReportEntry]:
+    """Index a first-pass report by ``uid:<new SOP Instance UID>``, ``output:<path>`` and
+    ``input:<path>`` (paths resolved)."""
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+        index: dict[str, FirstReportEntry] = {}
+        for entry in raw["files"]:
+            if entry.get("fingerprint") is None:
+                continue
+            found = FirstReportEntry(
+                Fingerprint.from_json(entry["fingerprint"]),
+                entry.get("status") == Status.NEEDS_REVIEW.value,
+            )
+            if entry.get("sop_instance_uid"):
+                index[f"uid:{entry['sop_instance_uid']}"] = found
+            if entry.get("output"):
+                index[f"output:{_resolved(str(entry['output']))}"] = found
+            if entry.get("input"):
+                index[f"input:{_resolved(str(entry['input']))}"] = found
+        return index
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise RunError(f"cannot use the first-pass report {path}: {exc}") from None
+
+
+def _first_report_for(path: Path, result: FirstPassResult) -> FirstReportEntry | None:
+    index: dict[str, FirstReportEntry] = _STATE["first_report"]
+    if not index:
+        return None
+    resolved = str(path.resolve())
+    candidates = [f"output:{resolved}", f"input:{resolved}"]
+    if result.reidentification and result.info:
+        new_uid = result.info.sop_instance_uid
+        candidates += [
+            f"uid:{old}"
+            for old, new in result.reidentification["uid_map"].items()
+            if new == new_uid
+        ]
+    for key in candidates:
+        if key in index:
+            return index[key]
+    return None
+
+
 def _inputs(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -228,15 +312,27 @@ def _process(path: Path) -> dict[str, Any]:
     out_dir: Path = _STATE["output_dir"]
     if _STATE["which"] == "first":
         # No person reviews free text here: flagged values are removed, the report says so.
-        return first_pass(
-            path, out_dir, keys=keys, ocr=_STATE["ocr"], remove_flagged_text=True
-        ).to_report()
+        result = first_pass(path, out_dir, keys=keys, ocr=_STATE["ocr"], remove_flagged_text=True)
+        report = result.to_report()
+        # Keyed hashes only: what `--pass second --first-report` checks the output against.
+        report["fingerprint"] = (
+            result.fingerprint.to_json() if result.output and result.fingerprint else None
+        )
+        return report
     with tempfile.TemporaryDirectory(prefix="tf-first-") as tmp:
         first = first_pass(path, Path(tmp), keys=keys, ocr=_STATE["ocr"], remove_flagged_text=True)
         if first.output is None or first.fingerprint is None:
             return first.to_report()
+        recorded = _first_report_for(path, first)
+        if recorded is None and first.identity_removed:
+            # Its own fingerprint holds pseudonyms, not the original identifiers.
+            entry = first.to_report()
+            entry["output"] = None
+            entry["status"] = Status.QUARANTINED.value
+            entry["reasons"] = [*first.reasons, NO_FIRST_FINGERPRINT]
+            return entry
         review = _review_for(path, first)
-        flagged = first.status is Status.NEEDS_REVIEW
+        flagged = first.status is Status.NEEDS_REVIEW or (recorded is not None and recorded.flagged)
         if flagged and (review is None or not review.clears_flag):
             # Fail closed: nobody said what to black out, or that nothing needs it.
             entry = first.to_report()
@@ -247,7 +343,7 @@ def _process(path: Path) -> dict[str, Any]:
             first.output,
             out_dir,
             keys=keys,
-            fingerprint=first.fingerprint,
+            fingerprint=recorded.fingerprint if recorded is not None else first.fingerprint,
             pseudonym=first.reidentification["pseudonym"] if first.reidentification else "",
             edits=review.edits if review is not None else Edits(),
             flagged=flagged,
@@ -275,6 +371,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "output_dir": args.output_dir,
         "input_dir": args.input_dir,
         "regions": _load_regions(args.regions),
+        "first_report": _load_first_report(args.first_report),
         "ocr": not args.no_ocr,
     }
     paths = list(_inputs(args.input_dir))

@@ -18,6 +18,8 @@ import functools
 import io
 import logging
 import os
+import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,13 +27,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import numpy as np
 import pydicom
+import pydicom.multival
 from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 
 from anonymizer.freetext import (
     FREE_TEXT_KEYWORDS,
+    KIND_WORDS,
     findings_for,
     free_text_values,
     review_values,
@@ -46,6 +51,7 @@ from anonymizer.pixels import (
     EditsDoNotFit,
     apply_edits,
     burned_in_text_reasons,
+    normalise_native_pixel_data,
     propose_regions,
 )
 from anonymizer.pixels.detect import label_regions, read_text
@@ -162,6 +168,9 @@ class FirstPassResult(PassResult):
     # Keywords of free-text attributes removed because they looked identifying.
     removed_text: list[str] = field(default_factory=list)
     fingerprint: Fingerprint | None = None
+    # The input already said Patient Identity Removed YES: it is the output of an earlier
+    # de-identification, so its fingerprint holds no original identifier.
+    identity_removed: bool = False
     # The re-identification key: original patient identifiers and the UID mapping.
     # PHI: the caller encrypts it and never logs it. Not part of ``to_report``.
     reidentification: dict[str, Any] | None = None
@@ -283,30 +292,131 @@ def _proposals(
     ], why
 
 
-_KIND_WORDS = {
-    "person-name": "a person name",
-    "code": "an ID-like code",
-    "digits": "a long number",
-    "date": "a date",
-    "phone": "a phone number",
-    "email": "an e-mail address",
-    "url": "a web address",
-    "own-identifier": "a word of the patient's identifiers",
-}
-
-
-def _remove_flagged_text(ds: pydicom.Dataset) -> list[tuple[str, str]]:
+def _remove_flagged_text(
+    ds: pydicom.Dataset, own_values: Sequence[str] = ()
+) -> list[tuple[str, str]]:
     """Remove every free-text element, at any depth, in which the detector finds something;
     return (keyword, what kinds were found) per removed attribute, never the value."""
     removed: list[tuple[str, str]] = []
     for dataset in _datasets(ds):
         for keyword, value in list(free_text_values(dataset)):
-            kinds = sorted({f.kind for f in findings_for(keyword, value)})
+            found = findings_for(keyword, value, own_values=own_values)
+            kinds = sorted({f.kind for f in found})
             if kinds:
                 del dataset[keyword]
-                words = " and ".join(_KIND_WORDS.get(kind, kind) for kind in kinds)
+                words = " and ".join(KIND_WORDS.get(kind, kind) for kind in kinds)
                 removed.append((keyword, words))
     return removed
+
+
+#: Where the file's own identifying values are (names and IDs; other identifiers are
+#: numbers and dates, which the verifier compares).
+_OWN_NAME_KEYWORDS = ("PatientName", "OtherPatientNames", "PatientBirthName")
+_OWN_ID_KEYWORDS = ("PatientID", "OtherPatientIDs")
+#: Short text VRs a scanner fills from its own vocabulary, or a person by hand.
+_SHORT_TEXT_VRS = frozenset({"CS", "SH", "LO", "ST", "LT", "UT", "UC"})
+#: Written by the engine (pseudonyms, method): never holds an original word.
+_ENGINE_WRITTEN = frozenset({"PatientName", "PatientID", "DeidentificationMethod"})
+#: An identifier word this short is too common to look for inside other words.
+_MIN_GLUED_WORD = 5
+
+
+def _compact(text: str) -> str:
+    """Letters and digits only, without accents, case-folded: "Kowalczyk-Z." -> "kowalczykz"."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    return "".join(c for c in decomposed if c.isalnum()).casefold()
+
+
+def _own_values(ds: pydicom.Dataset) -> list[str]:
+    """The patient's names and IDs as written in the original header (PHI: never logged)."""
+    values: list[str] = []
+    for keyword in (*_OWN_NAME_KEYWORDS, *_OWN_ID_KEYWORDS):
+        value = ds.get(keyword)
+        if value is None:
+            continue
+        items = value if isinstance(value, pydicom.multival.MultiValue) else [value]
+        values.extend(str(v) for v in items if str(v).strip())
+    for item in ds.get("OtherPatientIDsSequence") or ():
+        if str(item.get("PatientID", "")).strip():
+            values.append(str(item.PatientID))
+    return values
+
+
+def _glued_words(ds: pydicom.Dataset) -> frozenset[str]:
+    """Words of the patient's names of 5 letters or more, and IDs of 5 characters or more
+    (whole, and their runs of 5+ digits or letters), compacted (:func:`_compact`)."""
+    words: set[str] = set()
+    for keyword in _OWN_NAME_KEYWORDS:
+        for value in _own_values_of(ds, keyword):
+            words.update(w for w in map(_compact, re.split(r"[\s^=,.'-]+", value)) if w)
+    for keyword in _OWN_ID_KEYWORDS:
+        for value in _own_values_of(ds, keyword):
+            words.add(_compact(value))
+            words.update(re.findall(r"\d{5,}|[^\W\d_]{5,}", _compact(value)))
+    return frozenset(w for w in words if len(w) >= _MIN_GLUED_WORD)
+
+
+def _own_values_of(ds: pydicom.Dataset, keyword: str) -> list[str]:
+    value = ds.get(keyword)
+    if value is None:
+        return []
+    items = value if isinstance(value, pydicom.multival.MultiValue) else [value]
+    return [str(v) for v in items if str(v).strip()]
+
+
+def _remove_glued_identifiers(ds: pydicom.Dataset, words: frozenset[str]) -> list[str]:
+    """Remove each value of a short text attribute (CS, SH, LO, ST, LT, UT, UC, at any
+    depth) that holds one of ``words`` anywhere inside it ("KOWALCZYKZ", "CHEST
+    MRN4821X"); an attribute left with no value is kept empty. Return the keywords."""
+    if not words:
+        return []
+    emptied: list[str] = []
+    for dataset in _datasets(ds):
+        for elem in dataset:
+            if elem.VR not in _SHORT_TEXT_VRS or elem.keyword in _ENGINE_WRITTEN:
+                continue
+            value = elem.value
+            items = list(value) if isinstance(value, pydicom.multival.MultiValue) else [value]
+            kept = [v for v in items if v is None or not any(w in _compact(str(v)) for w in words)]
+            if len(kept) == len(items):
+                continue
+            if not kept:
+                elem.value = ""
+            elif isinstance(value, pydicom.multival.MultiValue):
+                elem.value = kept
+            else:
+                elem.value = kept[0]
+            emptied.append(elem.keyword or str(elem.tag))
+    return emptied
+
+
+def _trim_lut_data(ds: pydicom.Dataset) -> None:
+    """LUT Data (Modality and VOI LUTs, at any depth) holds the entries its LUT Descriptor
+    announces and nothing after them, each entry within its number of bits: bytes beyond
+    the last entry (text appended to a table) are dropped, bits above the entry size
+    cleared. Entries themselves are numbers by construction; the verifier scans them."""
+    for dataset in _datasets(ds):
+        if "LUTData" not in dataset or "LUTDescriptor" not in dataset:
+            continue
+        descriptor = [int(v) for v in dataset.LUTDescriptor]
+        if len(descriptor) != 3 or descriptor[2] not in range(1, 17):
+            continue
+        entries, bits = descriptor[0] or 65536, descriptor[2]
+        elem = dataset["LUTData"]
+        value = elem.value
+        if isinstance(value, bytes | bytearray):
+            # 8-bit entries may be packed two to a 16-bit word: cut, but never mask them.
+            width = 1 if bits <= 8 and elem.VR == "OB" else 2
+            clean = bytes(value[: entries * width])
+            if bits > 8:
+                table = np.frombuffer(clean[: len(clean) // 2 * 2], dtype="<u2")
+                clean = (table & ((1 << bits) - 1)).astype("<u2").tobytes()
+            if clean != value:
+                elem.value = clean
+        elif isinstance(value, list | pydicom.multival.MultiValue):
+            values = [int(v) & ((1 << bits) - 1) for v in list(value)[:entries]]
+            if values != list(value):
+                elem.value = values
 
 
 def _datasets(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
@@ -347,6 +457,7 @@ def first_pass(
     if not ok:
         result.reasons.append(why)
         return result
+    result.identity_removed = str(ds.get("PatientIdentityRemoved", "")).strip().upper() == "YES"
 
     try:
         result.fingerprint = fingerprint(ds, keys)
@@ -355,9 +466,12 @@ def first_pass(
         ctx = HeaderContext(
             keys=keys, profile=profile, pseudonym=pseudonym or keys.pseudonym(patient_key)
         )
+        own_values, glued = _own_values(ds), _glued_words(ds)
         report = deidentify_header(ds, ctx)
-        removed_text = _remove_flagged_text(ds) if remove_flagged_text else []
-        free_text = review_values(ds)
+        emptied = _remove_glued_identifiers(ds, glued)
+        removed_text = _remove_flagged_text(ds, own_values) if remove_flagged_text else []
+        free_text = review_values(ds, own_values=own_values)
+        del own_values, glued
         regions: list[dict[str, Any]] = []
         if review_reasons and ocr:
             regions, unsure = _proposals(ds, keys, result)
@@ -376,6 +490,10 @@ def first_pass(
     result.proposed_regions = regions
     result.free_text = free_text
     result.removed_text = [keyword for keyword, _ in removed_text]
+    result.reasons.extend(
+        f"{keyword}: a value holding a word of the patient's name or ID was removed"
+        for keyword in emptied
+    )
     result.reasons.extend(
         f"{keyword} removed: it looks like it contains {kinds}" for keyword, kinds in removed_text
     )
@@ -441,6 +559,9 @@ def second_pass(
         return result
     try:
         apply_edits(ds, edits)
+        # No bytes after the image, no bits above Bits Stored (nobody sees them here).
+        normalise_native_pixel_data(ds)
+        _trim_lut_data(ds)
         _write_texts(ds, texts or {})
         # Dates were shifted by the first pass: shift by zero now.
         ctx = HeaderContext(

@@ -8,7 +8,7 @@ descriptor vocabulary): the verifier uses it too, so it imports nothing of the h
 engine.
 """
 
-from anonymizer.freetext.detect import KINDS, Finding, find_identifiers
+from anonymizer.freetext.detect import KIND_WORDS, KINDS, Finding, find_identifiers
 from anonymizer.freetext.review import (
     FREE_TEXT_KEYWORDS,
     findings_for,
@@ -19,6 +19,7 @@ from anonymizer.freetext.review import (
 __all__ = [
     "FREE_TEXT_KEYWORDS",
     "KINDS",
+    "KIND_WORDS",
     "Finding",
     "find_identifiers",
     "findings_for",

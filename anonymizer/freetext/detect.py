@@ -15,7 +15,15 @@ words themselves. Kinds:
 ``date``            2024-06-10, 10/06/2024, 10.06.24, 10 Jun 2024, Jun 10 2024, 20240610
 ``phone``           telephone numbers (+44 20 7946 0958, (555) 019-8234, 555-0198)
 ``email``, ``url``  e-mail and web addresses
-``own-identifier``  a whole word of the file's own identifying values (``own_values``)
+``own-identifier``  a whole word of the file's own identifying values (``own_values``),
+                    or one cut short (6+ letters that begin a word of 7+)
+
+Disguises are undone before matching (offsets still point into the text as given):
+zero-width characters are ignored, Cyrillic and Greek letters that look Latin are read
+as Latin inside a word that mixes them with Latin letters ("KOWALCZУK"), letters spaced
+out one by one ("K O W A L C Z Y K", "k.o.w.a.l") are read as one word (a finding if it
+is an own identifier or a listed name of 5+ letters), and own identifiers are compared
+with katakana read as hiragana (ヤマダ = やまだ) after NFKC.
 
 Matching is case-insensitive. Findings do not overlap: where two kinds cover the same
 characters the longer finding wins.
@@ -24,6 +32,7 @@ characters the longer finding wins.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -45,6 +54,18 @@ KINDS: tuple[str, ...] = (
     "url",
     "own-identifier",
 )
+
+#: What each kind of finding is, for reasons a person reads ("... a person's name").
+KIND_WORDS = {
+    "person-name": "a person's name",
+    "code": "an ID-like code (letters mixed with digits)",
+    "digits": "a long number",
+    "date": "a date",
+    "phone": "a phone number",
+    "email": "an e-mail address",
+    "url": "a web address",
+    "own-identifier": "a word of the patient's identifiers",
+}
 
 _WHY = {
     "person-name": "looks like a person's name",
@@ -360,7 +381,8 @@ def _in_caret_name(text: str, word: tuple[int, int, str, str]) -> bool:
 def _words_of(values: Iterable[str]) -> frozenset[str]:
     words: set[str] = set()
     for value in values:
-        for token in _TOKEN.findall(str(value).lower()):
+        for token in _TOKEN.findall(_unhide(str(value))[0]):
+            token = _own_key(token)
             if len(token) < 2 or token in _STOPWORDS:
                 continue
             if token.isdigit() and len(token) < 4:
@@ -374,6 +396,79 @@ _STOPWORDS = frozenset(
 )
 
 
+# ---------------------------------------------------------------------------------------
+# Disguises
+
+#: Zero-width and invisible formatting characters that split a word without showing.
+_INVISIBLE = frozenset(
+    "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+)
+#: Cyrillic and Greek letters drawn like Latin ones.
+_CONFUSABLES = str.maketrans(
+    # Cyrillic
+    "АВЕКМНОРСТУХІЈЅҮԁһԛԝаеорсухіјѕү"
+    # Greek
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορυχ",
+    "ABEKMHOPCTYXIJSYdhqwaeopcyxijsyABEZHIKMNOPTYXaiknopux",
+)
+_LATIN = re.compile(r"[a-zA-Z]")
+_FOREIGN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]")
+_SPACED = re.compile(r"(?<![^\W_])(?:[^\W\d_][ .\-]){3,}[^\W\d_](?![^\W_])")
+_MIN_SPACED_NAME = 5
+_MIN_CUT = 6  # letters of a cut-short own word...
+_MIN_CUT_FROM = 7  # ...of a word at least this long
+
+
+def _unhide(text: str) -> tuple[str, list[int]]:
+    """``text`` without invisible characters, Latin look-alikes read as Latin inside mixed
+    words; and for each character of the result, its index in ``text``."""
+    index = [i for i, c in enumerate(text) if c not in _INVISIBLE]
+    plain = "".join(text[i] for i in index)
+    if _FOREIGN.search(plain):
+        plain = re.sub(
+            r"[^\W\d_]+",
+            lambda m: (
+                m.group().translate(_CONFUSABLES)
+                if _LATIN.search(m.group()) and _FOREIGN.search(m.group())
+                else m.group()
+            ),
+            plain,
+        )
+    return plain, index
+
+
+def _own_key(token: str) -> str:
+    """How own identifiers are compared: NFKC, case-folded, katakana as hiragana."""
+    folded = unicodedata.normalize("NFKC", token).casefold()
+    return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in folded)
+
+
+def _is_own(token: str, own: frozenset[str]) -> bool:
+    """A word of ``own``, or one cut short. (A word glued to others, "ZKowalczyk", is
+    the first pass's: it removes any short text value holding one, pipeline.py.)"""
+    key = _own_key(token)
+    if key in own:
+        return True
+    letters = key.isalpha()
+    return (
+        letters
+        and len(key) >= _MIN_CUT
+        and any(len(word) >= _MIN_CUT_FROM and word.startswith(key) for word in own)
+    )
+
+
+def _spaced_findings(text: str, own: frozenset[str]) -> list[Finding]:
+    """Letters spaced out one by one that spell an own identifier or a listed name."""
+    found = []
+    for m in _SPACED.finditer(text):
+        word = "".join(c for c in m.group() if c.isalpha())
+        if own and _is_own(word, own):
+            found.append(Finding(m.start(), m.end(), "own-identifier", _WHY["own-identifier"]))
+        elif len(word) >= _MIN_SPACED_NAME and fold(word) in unambiguous_names():
+            found.append(Finding(m.start(), m.end(), "person-name", _WHY["person-name"]))
+    return found
+
+
 def find_identifiers(text: str, *, own_values: Iterable[str] = ()) -> list[Finding]:
     """Where ``text`` looks identifying, sorted, not overlapping (see module docstring).
 
@@ -382,16 +477,26 @@ def find_identifiers(text: str, *, own_values: Iterable[str] = ()) -> list[Findi
     """
     if not text:
         return []
+    plain, index = _unhide(text)
+    if plain == text:
+        return _find(text, _words_of(own_values))
+    return [
+        Finding(index[f.start], index[f.end - 1] + 1, f.kind, f.why)
+        for f in _find(plain, _words_of(own_values))
+        if f.end > f.start
+    ]
+
+
+def _find(text: str, own: frozenset[str]) -> list[Finding]:
     found: list[Finding] = []
     for kind, pattern in _PATTERNS:
         found.extend(Finding(m.start(), m.end(), kind, _WHY[kind]) for m in pattern.finditer(text))
     for m in _COMPACT_DATE.finditer(text):
         if _valid_date(m.group(1), m.group(2), m.group(3)):
             found.append(Finding(m.start(), m.end(), "date", _WHY["date"]))
-    own = _words_of(own_values)
     for m in _TOKEN.finditer(text):
         token = m.group()
-        if own and token.lower() in own:
+        if own and _is_own(token, own):
             found.append(Finding(m.start(), m.end(), "own-identifier", _WHY["own-identifier"]))
             continue
         has_digit = any(c.isdigit() for c in token)
@@ -404,6 +509,7 @@ def find_identifiers(text: str, *, own_values: Iterable[str] = ()) -> list[Findi
         ):
             found.append(Finding(m.start(), m.end(), "code", _WHY["code"]))
     found.extend(_name_findings(text))
+    found.extend(_spaced_findings(text, own))
     return _without_overlaps(found)
 
 

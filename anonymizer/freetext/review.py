@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydicom import Dataset
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.multival import MultiValue
 
 from anonymizer.freetext.detect import Finding, find_identifiers
@@ -52,6 +53,8 @@ NOT_FREE_TEXT_KEYWORDS: dict[str, str] = {
 
 #: Kinds that are not suspicious in one attribute: reconstruction kernels are codes by
 #: nature (B30f, FC13, Br40d 3).
+_FREE_TEXT_TAGS: dict[int, str] = {int(tag_for_keyword(k) or 0): k for k in FREE_TEXT_KEYWORDS}
+
 _EXPECTED_KINDS: dict[str, frozenset[str]] = {
     "ConvolutionKernel": frozenset({"code"}),
 }
@@ -65,17 +68,34 @@ def _text(value: Any) -> str:
 
 def free_text_values(ds: Dataset, *, deep: bool = False) -> Iterator[tuple[str, str]]:
     """``(keyword, value)`` of each free-text attribute present with a non-empty value, at
-    the top level of ``ds`` (and inside sequence items at any depth with ``deep``)."""
-    for elem in ds:
-        if elem.VR == "SQ":
-            if deep:
+    the top level of ``ds`` (and inside sequence items at any depth with ``deep``).
+
+    Elements are looked at by tag first: only free-text values and (with ``deep``)
+    sequences are converted from their raw form, so a CT slice costs next to nothing."""
+    for raw in ds.elements():
+        tag = int(raw.tag)
+        if tag in _FREE_TEXT_TAGS:
+            text = _text(ds[tag].value)
+            if text.strip(" \x00"):
+                yield _FREE_TEXT_TAGS[tag], text
+        elif deep and _may_be_sequence(raw.VR, tag):
+            elem = ds[tag]
+            if elem.VR == "SQ":
                 for item in elem.value or ():
                     yield from free_text_values(item, deep=True)
-            continue
-        if elem.keyword in FREE_TEXT_KEYWORDS:
-            text = _text(elem.value)
-            if text.strip(" \x00"):
-                yield elem.keyword, text
+
+
+def _may_be_sequence(vr: str | None, tag: int) -> bool:
+    """SQ, a sequence sent as UN, or an implicit-VR element the dictionary calls SQ (or
+    does not know)."""
+    if vr in ("SQ", "UN"):
+        return True
+    if vr is not None:
+        return False
+    try:
+        return str(dictionary_VR(tag)) == "SQ"
+    except KeyError:
+        return True
 
 
 def findings_for(keyword: str, value: str, *, own_values: Iterable[str] = ()) -> list[Finding]:

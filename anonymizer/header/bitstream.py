@@ -1,4 +1,4 @@
-"""Identifiers inside encapsulated frames: JPEG and JPEG 2000 marker segments.
+"""Identifiers inside encapsulated frames: JPEG and JPEG 2000 marker segments, RLE headers.
 
 Compressed frames (PS3.5 A.4) are codestreams with their own metadata. A modality or a
 PACS may write the patient's name into a JPEG comment (COM), an EXIF or XMP block
@@ -25,6 +25,10 @@ JPEG 2000 (ISO/IEC 15444-1 A.3, A.4; also HTJ2K, 15444-15), 1.2.840.10008.1.2.4.
 - A frame wrapped in a JP2 file (boxes with possible XML or UUID metadata) is replaced
   by the raw codestream of its 'jp2c' box, as PS3.5 A.4.4 requires anyway.
 
+RLE Lossless (PS3.5 G.5), 1.2.840.10008.1.2.5: the 64-byte header of each frame holds
+the number of segments and up to 15 offsets; the unused offset slots, and any bytes
+between the header and the first segment, are set to zero (decoders never read them).
+
 Frames are re-encapsulated one fragment per frame with a Basic Offset Table (or with
 the Extended Offset Table if the data set used one); data sets with nothing to drop are
 left untouched.
@@ -45,6 +49,7 @@ __all__ = [
     "clean_encapsulated_pixel_data",
     "clean_j2k_frame",
     "clean_jpeg_frame",
+    "clean_rle_frame",
 ]
 
 JPEG_SYNTAXES: frozenset[str] = frozenset(
@@ -240,6 +245,33 @@ def _clean_codestream(data: bytes) -> tuple[bytes, int]:
     return _J2K_SOC + b"".join(main) + b"".join(tile_parts) + _J2K_EOC, dropped
 
 
+# -- RLE -------------------------------------------------------------------------------
+
+_RLE_HEADER = 64
+_RLE_MAX_SEGMENTS = 15
+RLE_SYNTAXES: frozenset[str] = frozenset({"1.2.840.10008.1.2.5"})
+
+
+def clean_rle_frame(frame: bytes) -> tuple[bytes, int]:
+    """Zero the unused offset slots of an RLE frame's header and the bytes between the
+    header and the first segment; return the frame and 1 if anything changed, else 0.
+    A header that does not parse (too short, more than 15 segments) is left alone: the
+    decoder refuses it."""
+    if len(frame) < _RLE_HEADER:
+        return frame, 0
+    segments = int.from_bytes(frame[:4], "little")
+    if not 1 <= segments <= _RLE_MAX_SEGMENTS:
+        return frame, 0
+    first = int.from_bytes(frame[4:8], "little")
+    if not _RLE_HEADER <= first <= len(frame):
+        return frame, 0
+    start = 4 + 4 * segments
+    if not any(frame[start:_RLE_HEADER]) and not any(frame[_RLE_HEADER:first]):
+        return frame, 0
+    cleaned = frame[:start] + bytes(first - start) + frame[first:]
+    return cleaned, 1
+
+
 # -- data sets -----------------------------------------------------------------------------
 
 _FrameCleaner = Callable[[bytes], tuple[bytes, int]]
@@ -257,6 +289,7 @@ _CLEANERS: dict[str, _FrameCleaner] = {
     **dict.fromkeys(JPEG_SYNTAXES, _jpeg),
     **dict.fromkeys(JPEG_LS_SYNTAXES, _jpeg_ls),
     **dict.fromkeys(JPEG2000_SYNTAXES, clean_j2k_frame),
+    **dict.fromkeys(RLE_SYNTAXES, clean_rle_frame),
 }
 
 
@@ -264,8 +297,8 @@ def clean_encapsulated_pixel_data(ds: Dataset) -> int:
     """Drop identifying marker segments from every frame of ``ds``'s encapsulated Pixel
     Data, in place; return how many were dropped (see module docstring).
 
-    Needs the file meta Transfer Syntax UID; other transfer syntaxes (native, RLE,
-    MPEG, deflated...) and data sets without Pixel Data are left alone and return 0.
+    Needs the file meta Transfer Syntax UID; other transfer syntaxes (native, MPEG,
+    deflated...) and data sets without Pixel Data are left alone and return 0.
     """
     file_meta = getattr(ds, "file_meta", None)
     syntax = str(file_meta.get("TransferSyntaxUID", "")) if file_meta is not None else ""

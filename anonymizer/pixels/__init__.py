@@ -3,7 +3,12 @@
 Pure Python (pydicom, numpy, Pillow, pytesseract); no Django.
 """
 
-from anonymizer.pixels.codecs import decoded_frames, output_transfer_syntax, store_pixels
+from anonymizer.pixels.codecs import (
+    decoded_frames,
+    normalise_native_pixel_data,
+    output_transfer_syntax,
+    store_pixels,
+)
 from anonymizer.pixels.detect import burned_in_text_reasons, propose_regions
 from anonymizer.pixels.geometry import apply_crop_geometry
 from anonymizer.pixels.redact import apply_edits, black_value, region_is_black
@@ -30,6 +35,7 @@ __all__ = [
     "decoded_frames",
     "edits_from_json",
     "edits_to_json",
+    "normalise_native_pixel_data",
     "output_transfer_syntax",
     "propose_regions",
     "region_is_black",

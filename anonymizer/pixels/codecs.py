@@ -51,6 +51,7 @@ __all__ = [
     "SUPPORTED_PHOTOMETRICS",
     "decode_frame",
     "decoded_frames",
+    "normalise_native_pixel_data",
     "output_transfer_syntax",
     "store_pixels",
 ]
@@ -316,3 +317,48 @@ def _convert_to_little_endian(ds: Dataset) -> None:
         if width and isinstance(value, bytes | bytearray) and len(value) % width == 0:
             elem.value = np.frombuffer(value, dtype=f">u{width}").astype(f"<u{width}").tobytes()
     ds.set_original_encoding(False, True, ds.original_character_set)
+
+
+def normalise_native_pixel_data(ds: Dataset) -> None:
+    """Leave nothing in native Pixel Data but the image itself, in place.
+
+    - Bytes after the last pixel (beyond Rows x Columns x Samples x Frames x Bits
+      Allocated, rounded up to even length) are dropped: no decoder shows them.
+    - Bits above Bits Stored are cleared (unsigned) or made a copy of the sign bit
+      (signed, PS3.5 8.1.1), so a viewer that ignores Bits Stored shows nothing that a
+      viewer honouring it does not.
+
+    Encapsulated, big-endian and 1-bit data, and data sets without Pixel Data, are left
+    alone (the header engine cleans encapsulated frames; big endian is converted when
+    written).
+    """
+    if "PixelData" not in ds or "Rows" not in ds or "BitsAllocated" not in ds:
+        return
+    syntax = _transfer_syntax(ds)
+    if syntax.is_compressed or not syntax.is_little_endian:
+        return
+    bits = int(ds.BitsAllocated)
+    size = (
+        int(ds.Rows)
+        * int(ds.Columns)
+        * int(ds.get("SamplesPerPixel", 1) or 1)
+        * int(ds.get("NumberOfFrames", 1) or 1)
+        * bits
+        + 7
+    ) // 8
+    value = ds.PixelData
+    if not isinstance(value, bytes | bytearray) or len(value) < size:
+        return  # short data is refused when read (pipeline.read_dicom)
+    changed = len(value) > size
+    data: bytes | memoryview = memoryview(value)[:size]
+    unused = bits - int(ds.get("BitsStored") or bits)
+    if bits in (8, 16, 32) and unused > 0:
+        signed = int(ds.get("PixelRepresentation", 0)) == 1
+        arr = np.frombuffer(data, dtype=f"<{'i' if signed else 'u'}{bits // 8}")
+        clean = (arr << unused) >> unused  # arithmetic shift for signed: sign-extends
+        if not np.array_equal(clean, arr):
+            data, changed = clean.astype(arr.dtype).tobytes(), True
+    if changed:
+        data = bytes(data)
+        vr = ds["PixelData"].VR
+        ds.add_new(0x7FE00010, vr if vr in ("OB", "OW") else ("OB" if bits <= 8 else "OW"), data)

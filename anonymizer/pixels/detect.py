@@ -337,6 +337,17 @@ def _outside_ultrasound_regions(ds: Dataset, rows: int, columns: int) -> list[Te
     return [TextBox(a, b, c, d, 1.0) for a, b, c, d in bands if c - a >= 2 and d - b >= 2]
 
 
+def _projections(ds: Dataset, number_of_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The per-pixel maximum and minimum over every frame (decoded one at a time)."""
+    first, _ = decode_frame(ds, 0)
+    high, low = first.copy(), first.copy()
+    for index in range(1, number_of_frames):
+        frame, _ = decode_frame(ds, index)
+        np.maximum(high, frame, out=high)
+        np.minimum(low, frame, out=low)
+    return high, low
+
+
 def _has_content(views: list[np.ndarray], box: TextBox) -> bool:
     """True if something stands out of the background in ``box`` on any view: at least
     0.1 % of its pixels 32 levels away from its median (compression ringing stays under)."""
@@ -380,6 +391,12 @@ def propose_regions(ds: Dataset, *, max_frames: int = MAX_DETECTION_FRAMES) -> l
         median = np.median(stack, axis=0).astype(stack.dtype)
         for view in renderings(median, ds, decoded[0][1]):
             found += [("static-overlay", box) for box in detect_text(view)]
+    if number_of_frames > len(indices):
+        # Text on a frame the sample missed still shows in the brightest or darkest value
+        # each pixel takes over all frames.
+        for projection in _projections(ds, number_of_frames):
+            for view in renderings(projection, ds, decoded[0][1]):
+                found += [("text", box) for box in detect_text(view)]
     for band in _outside_ultrasound_regions(ds, rows, columns):
         if _has_content(all_views, band):
             found.append(("outside-ultrasound-regions", band))

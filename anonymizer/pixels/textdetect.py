@@ -192,13 +192,14 @@ def _line_shaped(
     """Whether a kernel looks like a line of text rather than a vessel, a catheter or an
     edge the model scored high: lines fill most of their bounding box; a kernel of text
     taller than about 30 pixels is at least 1.5 times as long as it is high, and one of
-    text taller than about 60 pixels three times (limits grow on large images)."""
+    text taller than about 60 pixels five times (limits grow on large images): a row of
+    bright organs is not a line of giant letters."""
     if float(component.mean()) < _MIN_FILL:
         return False
     side = min(rows, columns)
     if height > max(_TALL_KERNEL, 0.03 * side) and width < 1.5 * height:
         return False
-    return height <= max(2 * _TALL_KERNEL, 0.06 * side) or width >= 3 * height
+    return height <= max(2 * _TALL_KERNEL, 0.06 * side) or width >= 5 * height
 
 
 def merge_boxes(boxes: list[TextBox], *, pad: int = 2) -> list[TextBox]:

@@ -107,7 +107,13 @@ SECOND_PASS_ALLOWLIST_GROUPS: dict[str, tuple[str, ...]] = {
         "SegmentedRedPaletteColorLookupTableData",
         "SegmentedGreenPaletteColorLookupTableData",
         "SegmentedBluePaletteColorLookupTableData",
-        "ICCProfile",
+        # Not ICCProfile (0028,2000): an ICC profile carries free text in its tags
+        # ('desc', 'cprt', 'dmnd', 'dmdd' as ASCII or UTF-16 'mluc' records, PS3.3
+        # C.11.15 points to ISO 15076-1) that a scanner or a person can fill with a
+        # name, and nobody reviews it. Dropping it costs little: a viewer without a
+        # profile shows the colours as sRGB, which ultrasound and photographs already
+        # are in practice. Parsing and stripping its tags would keep an opaque blob the
+        # verifier can only scan, not prove clean.
         "ColorSpace",
         "PixelData",
         "FloatPixelData",

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping, MutableSequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import numpy as np
 from pydicom import Dataset
 from pydicom._uid_dict import UID_dictionary
 from pydicom.charset import convert_encodings, decode_bytes
@@ -47,7 +48,17 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.sequence import Sequence
 
 from anonymizer.keys import Keys
-from anonymizer.verify.tokens import DATE, TIME, WHOLE, kind_token, token_hash, tokens, whole_value
+from anonymizer.verify.tokens import (
+    DATE,
+    PART,
+    TIME,
+    WHOLE,
+    kind_token,
+    number_part,
+    token_hash,
+    tokens,
+    whole_value,
+)
 
 __all__ = [
     "CLASS_UID_KEYWORDS",
@@ -64,6 +75,7 @@ __all__ = [
     "quiet_pydicom",
     "uid_hash",
     "uids_in_text",
+    "utf16_runs",
 ]
 
 #: Attributes whose every word and number identifies a patient, a person or a place.
@@ -261,14 +273,16 @@ def element_texts(elem: DataElement) -> list[str]:
 def printable_runs(
     data: Any, encodings: Iterable[str] = (), start: int = 0, end: int | None = None
 ) -> Iterator[tuple[int, str]]:
-    """``(offset, text)`` for each run of >= 3 printable bytes in ``data[start:end]``.
+    """``(offset, text)`` for each run of >= 3 printable bytes in ``data[start:end]``,
+    then for each run of >= 3 UTF-16 characters (:func:`utf16_runs`).
 
     A run of ASCII without ISO 2022 escapes is decoded once. Any other run is decoded as
     UTF-8 (undecodable bytes become U+FFFD, a separator), as Latin-1, and with each of
     ``encodings`` (Python codec names from the file's Specific Character Set), and each
     decoding is yielded.
     """
-    for m in _PRINTABLE.finditer(data, start, len(data) if end is None else end):
+    stop = len(data) if end is None else end
+    for m in _PRINTABLE.finditer(data, start, stop):
         raw: bytes = m[0]
         if raw.isascii() and b"\x1b" not in raw:
             yield m.start(), raw.decode("ascii")
@@ -282,6 +296,50 @@ def printable_runs(
             if text not in seen:
                 seen.add(text)
                 yield m.start(), text
+    yield from utf16_runs(data, start, stop)
+
+
+# UTF-16 code units that count as text, by their high byte: Latin-1 (with a printable
+# low byte), Latin Extended, IPA, Greek, Cyrillic, Armenian, Latin Extended Additional,
+# kana, CJK ideographs, Hangul and the halfwidth/fullwidth forms.
+_UTF16_HIGH = np.zeros(256, dtype=bool)
+for _low, _high in ((0x01, 0x05), (0x1E, 0x1E), (0x30, 0x31), (0x4E, 0x9F), (0xAC, 0xD7)):
+    _UTF16_HIGH[_low : _high + 1] = True
+_UTF16_HIGH[0xFF] = True
+_UTF16_LATIN1 = np.zeros(256, dtype=bool)
+_UTF16_LATIN1[0x20:0x7F] = True
+_UTF16_LATIN1[0xA0:] = True
+_ASCII_PRINTABLE = frozenset(range(0x20, 0x7F))
+
+
+def utf16_runs(data: Any, start: int = 0, end: int | None = None) -> Iterator[tuple[int, str]]:
+    """``(offset, text)`` for each run of >= 3 UTF-16 text characters in ``data[start:end]``,
+    little and big endian, at even and odd offsets (binary values such as an ICC profile's
+    descriptions or a LUT can hold UTF-16 text, which the byte runs above split apart).
+
+    Runs made only of printable ASCII bytes are left out: those bytes are ASCII text, which
+    :func:`printable_runs` reads as such.
+    """
+    stop = len(data) if end is None else min(end, len(data))
+    view = memoryview(data)[start:stop]
+    if len(view) < 6:
+        return
+    for order, codec in (("<", "utf-16-le"), (">", "utf-16-be")):
+        for shift in (0, 1):
+            count = (len(view) - shift) // 2
+            if count < 3:
+                continue
+            units = np.frombuffer(view, dtype=f"{order}u2", count=count, offset=shift)
+            high, low = units >> 8, units & 0xFF
+            text = np.where(high == 0, _UTF16_LATIN1[low], _UTF16_HIGH[high])
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], text.view(np.int8), [0]))))
+            for first, last in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+                if last - first < 3:
+                    continue
+                raw = bytes(view[shift + 2 * first : shift + 2 * last])
+                if _ASCII_PRINTABLE.issuperset(raw):
+                    continue
+                yield start + shift + 2 * first, raw.decode(codec, errors="replace")
 
 
 class TextRegion(NamedTuple):
@@ -530,6 +588,9 @@ class _Collector:
         whole = whole_value(text)
         if whole is not None:
             found.append(kind_token(WHOLE, whole))
+        part = number_part(text)
+        if part is not None:
+            found.append(kind_token(PART, part))
         for token in found:
             known = self.kinds.get(token)
             if known is None or _rank(keyword) < _rank(known):

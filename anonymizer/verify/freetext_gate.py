@@ -17,21 +17,10 @@ from collections.abc import Mapping
 
 from pydicom import Dataset
 
-from anonymizer.freetext import findings_for, free_text_values
+from anonymizer.freetext import KIND_WORDS, findings_for, free_text_values
 from anonymizer.verify.verifier import Problem
 
 __all__ = ["check_free_text"]
-
-_KIND_WORDS = {
-    "person-name": "a person's name",
-    "code": "an ID-like code (letters mixed with digits)",
-    "digits": "a long number",
-    "date": "a date",
-    "phone": "a phone number",
-    "email": "an e-mail address",
-    "url": "a web address",
-    "own-identifier": "a word of the patient's identifiers",
-}
 
 
 def check_free_text(ds: Dataset, texts: Mapping[str, str] | None = None) -> list[Problem]:
@@ -43,7 +32,7 @@ def check_free_text(ds: Dataset, texts: Mapping[str, str] | None = None) -> list
             continue
         kinds = sorted({f.kind for f in findings_for(keyword, value)})
         if kinds:
-            what = " and ".join(_KIND_WORDS.get(kind, kind) for kind in kinds)
+            what = " and ".join(KIND_WORDS.get(kind, kind) for kind in kinds)
             problems.append(
                 Problem(
                     "free-text",

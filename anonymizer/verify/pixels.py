@@ -16,6 +16,7 @@ its mean 1/64 (text left in a box is far brighter).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -72,6 +73,10 @@ class _Box:
     y0: int
     x1: int
     y1: int
+
+    @property
+    def coords(self) -> tuple[int, int, int, int]:
+        return self.x0, self.y0, self.x1, self.y1
 
     def applies_to(self, frame: int) -> bool:
         return self.blackout.frames is None or frame in self.blackout.frames
@@ -450,8 +455,9 @@ def check_pixels(
     them, sampled frames of the output are read again in full.
 
     The residual text gate (ADR 0003) runs the verifier's own text detector
-    (:mod:`.residual`) on sampled frames of the output; text-like marks outside the
-    author's boxes and ``safe_regions`` (original image coordinates) block the file.
+    (:mod:`.residual`) on sampled frames of the output and on the maximum and minimum of
+    all its frames; text-like marks outside the author's boxes and ``safe_regions``
+    (original image coordinates) block the file.
     """
     if "PixelData" not in ds:
         if edits is not None and edits.blackouts:
@@ -558,6 +564,17 @@ def _same_place(a: residual.TextBox, b: residual.TextBox) -> bool:
     return width * height * 2 >= smaller
 
 
+def _every_frame(items: Sequence[Any]) -> list[Any]:
+    """Boxes (``_Box``) or safe areas (``Blackout``) as if each applied to every frame."""
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, _Box):
+            out.append(_Box(dataclasses.replace(item.blackout, frames=None), *item.coords))
+        else:
+            out.append(dataclasses.replace(item, frames=None))
+    return out
+
+
 def _check_residual(
     ds: Dataset,
     frames: npt.NDArray[np.generic],
@@ -574,8 +591,14 @@ def _check_residual(
         mask = _ignored(index, (rows, columns), boxes, safe_regions, origin)
         if mask is not None:
             ignore[index] = mask
+    # The projections over every frame: what any box or safe area of any frame covers.
+    anywhere = _ignored(
+        -1, (rows, columns), _every_frame(boxes), _every_frame(safe_regions), origin
+    )
     try:
-        found = residual.find_text(ds, frames, frame_indices=indices, ignore=ignore)
+        found = residual.find_text(
+            ds, frames, frame_indices=indices, ignore=ignore, projection_ignore=anywhere
+        )
     except Exception as exc:  # a frame that cannot be rendered is not checked: stop
         detail = f"the pixels could not be searched for text ({type(exc).__name__})"
         return [Problem("unreadable", _PIXEL_DATA, detail)]

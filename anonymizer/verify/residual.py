@@ -12,8 +12,13 @@ the shape of rendered text, not for words:
    than a character's stroke box; hysteresis thresholds turn them into marks.
 3. Connected marks with the size of a character (or of several touching characters) are
    chained into horizontal lines: similar heights, overlapping rows, small gaps, and the
-   same ink (text is drawn in one colour, anatomy and speckle are not).
+   same ink (text is drawn in one colour, anatomy and speckle are not). The same marks
+   are chained into vertical lines too (the lines of the transposed image): text turned
+   by 90 degrees, or letters stacked one per line down an edge.
 4. Lines of at least three marks (or one long mark with the rhythm of letters) are text.
+
+A cine is searched on up to :data:`MAX_FRAMES` sampled frames and, when that leaves frames
+out, on the per-pixel maximum and minimum of all its frames (:func:`find_text`).
 
 Coordinates follow PS3.3 C.7.6.3: ``x`` columns from the left, ``y`` rows from the top,
 0-based; frames 0-based.
@@ -331,10 +336,12 @@ def _clean_between(
 def text_boxes(
     plane: Plane, ignore: npt.NDArray[np.bool_] | None = None
 ) -> list[tuple[int, int, int, int]]:
-    """Boxes ``(x0, y0, x1, y1)`` of text-like lines on one 8-bit plane.
+    """Boxes ``(x0, y0, x1, y1)`` of text-like lines on one 8-bit plane: horizontal lines,
+    and vertical ones (text rotated by 90 degrees, or letters stacked one per line).
 
     Marks whose centre lies where ``ignore`` is True (black boxes, safe areas) are left out
-    before lines are formed.
+    before lines are formed. Vertical lines are the horizontal lines of the transposed
+    image: the top-hats are symmetric, so the same marks and labels serve both ways.
     """
     boxes = []
     for light, hat in zip((True, False), _hats(plane), strict=True):
@@ -346,6 +353,12 @@ def text_boxes(
             if ignore is not None:
                 marks = [m for m in marks if not ignore[(m.y0 + m.y1) // 2, (m.x0 + m.x1) // 2]]
             boxes += _lines(marks, hat, labels, level)
+            turned = [
+                _Mark(m.y0, m.x0, m.y1, m.x1, m.ink, m.label)
+                for m in marks
+                if _MIN_HEIGHT <= m.width <= _MAX_HEIGHT and m.height <= 40 * m.width
+            ]
+            boxes += [(y0, x0, y1, x1) for x0, y0, x1, y1 in _lines(turned, hat.T, labels.T, level)]
     return boxes
 
 
@@ -380,19 +393,78 @@ def find_text(
     *,
     frame_indices: Sequence[int] | None = None,
     ignore: dict[int, npt.NDArray[np.bool_]] | None = None,
+    projection_ignore: npt.NDArray[np.bool_] | None = None,
 ) -> list[TextBox]:
     """Text-like places on the sampled frames of ``frames`` ``(frames, rows, columns, samples)``.
 
     ``ignore`` maps a frame to a mask of pixels (the author's boxes, safe areas) whose marks
     do not count.
+
+    When frames are left out of the sample, the per-pixel maximum and minimum over every
+    frame are searched too: text on one frame of a long cine stands out in one or the
+    other. A place found only there is searched again on the few frames that differ most
+    from the others at that place, and reported on the frame where text is found (marks
+    of several frames piled up in a projection, such as moving vessels, are not text on
+    any one frame). ``projection_ignore`` is the mask used for the projections.
     """
-    indices = sample_frames(frames.shape[0]) if frame_indices is None else frame_indices
+    count = frames.shape[0]
+    indices = sample_frames(count) if frame_indices is None else frame_indices
     found = []
     for index in indices:
         mask = ignore.get(index) if ignore else None
-        boxes = []
-        for plane in render(ds, frames[index]):
-            boxes += text_boxes(plane, mask)
-        for x0, y0, x1, y1 in _merge(boxes):
-            found.append(TextBox(index, x0, y0, x1 - x0, y1 - y0))
+        found += _boxes_on(ds, frames[index], mask, index)
+    if len(set(indices)) < count:
+        for projection in (frames.max(axis=0), frames.min(axis=0)):
+            for box in _boxes_on(ds, projection, projection_ignore, -1):
+                if any(_same_place(box, other) for other in found):
+                    continue
+                confirmed = _on_its_frame(ds, box, frames, projection_ignore)
+                if confirmed is not None:
+                    found.append(confirmed)
     return found
+
+
+def _boxes_on(
+    ds: Dataset, frame: npt.NDArray[np.generic], mask: npt.NDArray[np.bool_] | None, index: int
+) -> list[TextBox]:
+    boxes = []
+    for plane in render(ds, frame):
+        boxes += text_boxes(plane, mask)
+    return [TextBox(index, x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in _merge(boxes)]
+
+
+def _same_place(a: TextBox, b: TextBox) -> bool:
+    width = min(a.right, b.right) - max(a.x, b.x)
+    height = min(a.bottom, b.bottom) - max(a.y, b.y)
+    if width <= 0 or height <= 0:
+        return False
+    return width * height * 2 >= min(a.width * a.height, b.width * b.height)
+
+
+_CONFIRM_FRAMES = 3  # frames searched again for a place found on a projection
+
+
+def _on_its_frame(
+    ds: Dataset,
+    box: TextBox,
+    frames: npt.NDArray[np.generic],
+    mask: npt.NDArray[np.bool_] | None,
+) -> TextBox | None:
+    """The text of ``box`` (found on a projection) on one frame: the frames whose pixels
+    there differ most from the others' are searched around the place; None if none has
+    text there."""
+    region = frames[:, box.y : box.bottom, box.x : box.right]
+    totals = region.reshape(frames.shape[0], -1).sum(axis=1, dtype=np.float64)
+    order = np.argsort(-np.abs(totals - np.median(totals)), kind="stable")
+    pad = max(16, box.height)
+    rows, columns = frames.shape[1:3]
+    x0, y0 = max(0, box.x - pad), max(0, box.y - pad)
+    x1, y1 = min(columns, box.right + pad), min(rows, box.bottom + pad)
+    part = mask[y0:y1, x0:x1] if mask is not None else None
+    for index in order[:_CONFIRM_FRAMES].tolist():
+        for plane in render(ds, frames[index]):
+            for bx0, by0, bx1, by1 in text_boxes(plane[y0:y1, x0:x1], part):
+                found = TextBox(index, bx0 + x0, by0 + y0, bx1 - bx0, by1 - by0)
+                if _same_place(found, box):
+                    return found
+    return None

@@ -27,8 +27,10 @@ names and identify no one on their own, so matching them would quarantine clean 
 or a measurement of the output is compared only with values of the same kind: the digits
 of a date or date-time attribute under ``date``, of a time or date-time under ``time``,
 and an identifier whose whole value is a number (``938-174-65``) under ``whole``
-(:func:`whole_value`). A study time that shares its digits with a procedure step ID is not
-that ID; a birth date in a content date is the birth date.
+(:func:`whole_value`), and the one run of digits of an identifier with letters
+(``MRN48213597``) under ``part`` (:func:`number_part`). A study time that shares its
+digits with a procedure step ID is not that ID; a birth date in a content date is the
+birth date.
 """
 
 from __future__ import annotations
@@ -45,10 +47,12 @@ from anonymizer.keys import Keys
 
 __all__ = [
     "DATE",
+    "PART",
     "STOPWORDS",
     "TIME",
     "WHOLE",
     "kind_token",
+    "number_part",
     "token_hash",
     "token_set",
     "tokens",
@@ -225,13 +229,24 @@ def _tokens(text: str) -> set[str]:
 
 
 #: Kinds of number (see the module docstring).
-DATE, TIME, WHOLE = "date", "time", "whole"
+DATE, TIME, WHOLE, PART = "date", "time", "whole", "part"
 
 
 def kind_token(kind: str, token: str) -> str:
     """``token`` recorded under ``kind``; NUL never occurs in a token, so a kind token never
     equals a plain one."""
     return f"{kind}\x00{token}"
+
+
+def number_part(text: str) -> str | None:
+    """The number an identifier with letters is built around: its only run of digits,
+    if it has letters and exactly one run of five or more digits (``MRN48213597`` gives
+    ``48213597``; ``RAD-773412-9`` has two runs and gives None)."""
+    text = unicodedata.normalize("NFKC", text)
+    if not any(c.isalpha() for c in text):
+        return None
+    runs = re.findall(r"\d+", text)
+    return runs[0] if len(runs) == 1 and len(runs[0]) >= 5 else None
 
 
 def whole_value(text: str) -> str | None:

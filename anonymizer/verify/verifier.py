@@ -21,6 +21,9 @@ that never repeat the identifier. Problem kinds:
 ``uid-mismatch``          the file meta's SOP Class/Instance UIDs differ from the data set's
 ``identifier``            a word or number of an identifying attribute is still present,
                           in a decoded value or anywhere in the file's bytes
+``hidden-data``           room in the pixel data value that nothing shows: bytes after the
+                          image, bits above Bits Stored, unused RLE header offsets
+                          (:mod:`.pixeldata`)
 ``pixels-not-black``      an author's box is not black on some frame
 ``crop-mismatch``         the image is larger than the author's crop
 ``ocr-text``              OCR reads an identifier in the pixels, or any text inside a box
@@ -35,12 +38,14 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import mmap
 import os
 import re
 import struct
+import unicodedata
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +72,8 @@ from anonymizer.verify.fingerprint import (
 )
 from anonymizer.verify.tokens import (
     DATE,
+    PART,
+    STOPWORDS,
     TIME,
     WHOLE,
     kind_token,
@@ -140,6 +147,7 @@ _KIND_TEXT = {
     "uid-not-new": "Original UID kept",
     "uid-mismatch": "UIDs disagree",
     "identifier": "Identifier",
+    "hidden-data": "Hidden data in the pixels",
     "pixels-not-black": "Box not black",
     "crop-mismatch": "Crop not applied",
     "ocr-text": "Text in the pixels",
@@ -193,8 +201,13 @@ class _Lookup:
         digits, a slice location is not part of an accession number. There, only runs of
         6 or more digits count, so a Window Width of 1500 is not the end of a phone number.
         Letters are compared as in text.
+
+        In a number, the integer part (5 or more digits) is also compared with the number
+        an identifier with letters is built around: the "48213597" of a Patient ID
+        "MRN48213597" written as an Acquisition Number.
         """
         kind = _number_kind(tag, vr)
+        integers = _integer_parts(text) if kind == "number" else frozenset()
         found = set()
         for token in token_set(text):
             digest = token_hash(self.keys, token)
@@ -202,6 +215,8 @@ class _Lookup:
                 continue
             if kind is not None and token.isdigit():
                 source = self._number_source(token, kind)
+                if source is None and token in integers:
+                    source = self._part_source(token)
             else:
                 source = self.fingerprint.tokens.get(digest)
             if source is not None:
@@ -221,6 +236,38 @@ class _Lookup:
             return source
         return None
 
+    def _part_source(self, token: str) -> str | None:
+        """The identifier with letters built around the number ``token`` (see
+        :func:`.tokens.number_part`), if any."""
+        return self.fingerprint.tokens.get(token_hash(self.keys, kind_token(PART, token)))
+
+    def glued(self, text: str) -> list[str]:
+        """The identifying attributes a word of which (5 letters or more) is glued inside
+        a longer run of letters of ``text`` ("KOWALCZYKZ", "AXIALSMITHJ"), each once.
+
+        Runs that are themselves ordinary words (vocabulary, stop words) are not searched:
+        "PELVIS" holds "ELVIS" by chance, not because of a patient called Elvis.
+        """
+        found: set[str] = set()
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        for run in _LETTER_RUN.findall(folded):
+            if len(run) > _GLUED_RUN_LIMIT or run in _ordinary_words():
+                continue
+            for begin in range(len(run) - _GLUED_WORD + 1):
+                stop = min(len(run), begin + _GLUED_WORD_LIMIT)
+                for finish in range(begin + _GLUED_WORD, stop + 1):
+                    if finish - begin == len(run):
+                        continue  # the whole run: compared as a token already
+                    digest = token_hash(self.keys, run[begin:finish])
+                    source = self.fingerprint.tokens.get(digest)
+                    if (
+                        source is not None
+                        and digest not in self.exempt
+                        and not source.startswith("private")
+                    ):
+                        found.add(source)
+        return sorted(found)
+
     def old_uids(self, text: str, *, whole: bool) -> int:
         """How many UIDs of the original occur in ``text`` (the whole value, or within it)."""
         candidates = [text.strip("\x00 ")] if whole else uids_in_text(text)
@@ -232,6 +279,40 @@ class _Lookup:
 
 
 _MIN_DIGITS_IN_NUMBERS = 6
+_MIN_DIGITS_OF_A_PART = 5
+# The integer part of a number: digits not after a decimal point or other digits.
+_INTEGER_PART = re.compile(rf"(?<![\d.])\d{{{_MIN_DIGITS_OF_A_PART},}}")
+# Glued words: runs of letters, identifying words of 5 to 32 letters inside them, in
+# code strings and short texts (values up to 64 characters).
+_LETTER_RUN = re.compile(r"[^\W\d_]{6,}")
+_GLUED_WORD, _GLUED_WORD_LIMIT, _GLUED_RUN_LIMIT = 5, 32, 64
+_GLUED_VRS = frozenset({"AE", "CS", "LO", "SH"})
+# Binary numbers (PS3.5 6.2): their integer values are compared like written numbers.
+_BINARY_NUMBER_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV"})
+
+
+@functools.cache
+def _ordinary_words() -> frozenset[str]:
+    from anonymizer.freetext.vocabulary import DESCRIPTOR_WORDS  # data only; loaded once
+
+    return STOPWORDS | DESCRIPTOR_WORDS
+
+
+def _integer_parts(text: str) -> frozenset[str]:
+    return frozenset(_INTEGER_PART.findall(text))
+
+
+def _binary_numbers(elem: DataElement) -> list[str]:
+    """The integer parts of a binary number element's values, as text."""
+    value = elem.value
+    values = value if isinstance(value, MutableSequence | tuple | list) else [value]
+    out = []
+    for v in values:
+        if isinstance(v, int | float) and math.isfinite(v) and abs(v) >= 1e4:
+            out.append(str(int(abs(v))))
+    return out
+
+
 _NUMERIC_VRS = frozenset(
     {"AS", "DA", "DS", "DT", "FD", "FL", "IS", "SL", "SS", "SV", "TM", "UL", "US", "UV"}
 )
@@ -465,11 +546,18 @@ def _check_identifiers(
 ) -> list[Problem]:
     problems = []
     for e in (*meta, *body):
-        if e.elem is None or e.vr not in TEXT_VRS:
+        if e.elem is None:
             continue
         sources: set[str] = set()
+        if e.vr in _BINARY_NUMBER_VRS and not e.tag & 0x10000:
+            for text in _binary_numbers(e.elem):
+                sources.update(lookup.sources(text, e.tag, e.vr))
+        elif e.vr not in TEXT_VRS:
+            continue
         for text in element_texts(e.elem):
             sources.update(lookup.sources(text, e.tag, e.vr))
+            if e.vr in _GLUED_VRS:
+                sources.update(lookup.glued(text))
         for source in sorted(sources):
             seen.add((e.tag, source))
             problems.append(Problem("identifier", e.where, _found_here(source)))
@@ -488,6 +576,7 @@ _VR_BYTES = re.compile(rb"[A-Z]{2}")
 # restart marker or a fill byte (ITU-T T.81 B.1.1.5, B.1.1.2).
 _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _DEFLATED = "1.2.840.10008.1.2.1.99"
+_RLE = "1.2.840.10008.1.2.5"
 
 
 class _RawScan:
@@ -500,6 +589,7 @@ class _RawScan:
         self.seen = seen
         self.problems: list[Problem] = []
         self.region = "file bytes"
+        self.rle = False
 
     # -- reporting
 
@@ -526,6 +616,7 @@ class _RawScan:
 
     def file(self, buf: Any, transfer_syntax: str) -> None:
         end = len(buf)
+        self.rle = transfer_syntax == _RLE
         self.text(buf, 0, min(128, end), None, "the preamble")
         if bytes(buf[128:132]) != b"DICM":
             self.text(buf, 128, end, None, "no DICM prefix")
@@ -701,7 +792,11 @@ class _RawScan:
             self.jpeg(buf, start + 2, stop, tag, number)
         elif signature == b"\xff\x4f":
             self.j2k(buf, start + 2, stop, tag, number)
-        # Anything else (RLE, a frame's continuation fragment, video) has no text segments.
+        elif self.rle:  # PS3.5 G.5: a 64-byte header of offsets, then PackBits segments
+            self.text(
+                buf, start, min(start + 64, stop), tag, f"the RLE header of fragment {number}"
+            )
+        # Anything else (a frame's continuation fragment, video) has no text segments.
 
     def jpeg(self, buf: Any, p: int, stop: int, tag: int, number: int) -> None:
         """ITU-T T.81 / T.87 marker segments: APPn (FFE0-FFEF) and COM (FFFE) are text."""
@@ -900,7 +995,11 @@ def _verify(
         problems += _scan_bytes(source.buf, ds, lookup, seen)
         from anonymizer.verify import freetext_gate  # loads the name lists when needed
 
-        problems += freetext_gate.check_free_text(ds, texts)
+        try:
+            problems += freetext_gate.check_free_text(ds, texts)
+        except Exception as exc:  # a value that does not convert: fail closed
+            detail = f"the free-text values could not be read ({type(exc).__name__})"
+            problems.append(Problem("unreadable", "free text", detail))
         if edits is not None or flagged or residual_text:
             from anonymizer.verify import pixels
 
@@ -914,6 +1013,12 @@ def _verify(
                 safe_regions=safe_regions,
                 residual_text=residual_text,
             )
+        from anonymizer.verify import pixeldata
+
+        said = {(p.kind, p.where) for p in problems}
+        problems += [
+            p for p in pixeldata.check_pixel_data(ds, source.buf) if (p.kind, p.where) not in said
+        ]
     finally:
         source.close()
     return Verdict(not problems, tuple(problems))

@@ -94,6 +94,11 @@ def test_first_pass_gives_every_input_a_status_and_leaks_nothing(inbox, tmp_path
 
 
 def test_second_pass_burns_the_regions_into_the_pixels(inbox, tmp_path, secret_file):
+    # An original as a scanner writes it (one claiming Patient Identity Removed YES needs
+    # the first pass's report: test_cli_first_report.py).
+    cine = dirty_us_cine()
+    del cine.PatientIdentityRemoved
+    write(cine, inbox / "us" / "cine.dcm")
     regions = tmp_path / "regions.json"
     regions.write_text(
         json.dumps(

@@ -18,8 +18,13 @@ CINE_UID = f"{PLANTED_UIDS['SeriesInstanceUID']}.900"  # dirty_us_cine's origina
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
     root = tmp_path / "in"
-    write(dirty_ct(1), root / "ct.dcm")  # not flagged
-    write(dirty_us_cine(), root / "us" / "cine.dcm")  # flagged: Burned In Annotation YES
+    ct, cine = dirty_ct(1), dirty_us_cine()
+    for original in (ct, cine):
+        # Originals as a scanner writes them: a file claiming Patient Identity Removed YES
+        # needs the first pass's report (test_cli_first_report.py).
+        del original.PatientIdentityRemoved
+    write(ct, root / "ct.dcm")  # not flagged
+    write(cine, root / "us" / "cine.dcm")  # flagged: Burned In Annotation YES
     return root
 
 

@@ -74,8 +74,9 @@ def test_the_cli_first_pass_removes_flagged_text_and_says_so_without_the_value(t
     ds = pydicom.dcmread(first.output)
     assert "SeriesDescription" not in ds and "StudyDescription" not in ds
     assert sorted(first.removed_text) == ["SeriesDescription", "StudyDescription"]
-    assert "SeriesDescription removed: it looks like it contains a person name" in first.reasons
-    assert "StudyDescription removed: it looks like it contains an ID-like code" in first.reasons
+    assert "SeriesDescription removed: it looks like it contains a person's name" in first.reasons
+    study = "StudyDescription removed: it looks like it contains an ID-like code"
+    assert any(reason.startswith(study) for reason in first.reasons)
     report = json.dumps(first.to_report())
     assert "Hildegard" not in report and "QZX4471" not in report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
+from PIL import Image, ImageDraw
 from pydicom.data import get_testdata_file
 from pydicom.dataset import FileDataset
 
@@ -21,6 +22,7 @@ from tests.anonymizer.verify.text_images import (
     text_alpha,
     without_text,
 )
+from tests.anonymizer.verify.text_images import font as text_font
 
 NAME = "DOE^JOHN 03/11/1947"
 
@@ -111,6 +113,98 @@ def test_text_on_one_frame_of_a_cine_is_found_on_a_sampled_frame() -> None:
     blend(images[17], alpha, 1.0)
     found = problems(dataset("us", images))
     assert [p.region["frame"] for p in found if p.region] == [17]
+
+
+def test_text_on_one_unsampled_frame_of_a_long_cine_is_found_on_that_frame() -> None:
+    rows, columns, count = 128, 192, 40
+    assert 20 not in residual.sample_frames(count)
+    rng = np.random.default_rng(3)
+    images = [anatomy("us", rows, columns, rng) for _ in range(count)]
+    alpha, box = text_alpha(rows, columns, "ROE^JANE 1947", 8, 100, size=14)
+    assert box is not None
+    blend(images[20], alpha, 1.0)
+    found = problems(dataset("us", images))
+    assert [p.region["frame"] for p in found if p.region] == [20]
+    assert found[0].region is not None and overlaps(found[0].region, box)
+
+
+def test_dark_text_on_one_unsampled_frame_of_a_long_cine_is_found() -> None:
+    rows, columns, count = 128, 192, 30
+    rng = np.random.default_rng(4)
+    images = [anatomy("sc", rows, columns, rng) for _ in range(count)]
+    alpha, box = text_alpha(rows, columns, "ROE^JANE 1947", 30, 40, size=14)
+    assert box is not None and 13 not in residual.sample_frames(count)
+    blend(images[13], alpha, 0.0)
+    found = problems(dataset("sc", images))
+    assert [p.region["frame"] for p in found if p.region] == [13]
+
+
+def test_text_on_one_unsampled_frame_marked_safe_passes() -> None:
+    rows, columns, count = 128, 192, 40
+    rng = np.random.default_rng(3)
+    images = [anatomy("us", rows, columns, rng) for _ in range(count)]
+    alpha, box = text_alpha(rows, columns, "5 cm 10 cm 15 cm", 8, 100, size=14)
+    assert box is not None
+    blend(images[20], alpha, 1.0)
+    ds = dataset("us", images)
+    safe = (Blackout(Rect(box.x - 4, box.y - 4, box.width + 8, box.height + 8), (20,)),)
+    assert problems(ds)
+    assert not problems(ds, safe_regions=safe)
+
+
+@pytest.mark.parametrize("kind", ["us", "ct", "us-rgb", "mr"])
+def test_text_free_long_cines_pass(kind: str) -> None:
+    """Frames that all differ (new speckle and noise on each): their maximum and minimum
+    are not taken for text."""
+    assert not problems(without_text(kind, 7, rows=192, columns=192, frames=24))
+
+
+def rotated_text(text: str, size: int, angle: int) -> tuple[np.ndarray, int, int]:
+    canvas = Image.new("L", (400, 60), 0)
+    ImageDraw.Draw(canvas).text(
+        (4, 4), text, font=text_font("DejaVuSansMono-Bold.ttf", size), fill=255
+    )
+    canvas = canvas.crop(canvas.getbbox()).rotate(angle, expand=True)
+    alpha = np.asarray(canvas, dtype=np.float32) / 255.0
+    return alpha, alpha.shape[0], alpha.shape[1]
+
+
+def stacked_text(text: str, size: int) -> np.ndarray:
+    canvas = Image.new("L", (size + 8, int(len(text) * size * 1.05) + 8), 0)
+    draw = ImageDraw.Draw(canvas)
+    for i, letter in enumerate(text):
+        draw.text(
+            (2, 2 + int(i * size * 1.05)),
+            letter,
+            font=text_font("DejaVuSansMono-Bold.ttf", size),
+            fill=255,
+        )
+    return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+@pytest.mark.parametrize("angle", [90, 270])
+def test_text_rotated_by_a_right_angle_on_a_ct_is_found(angle: int) -> None:
+    rows = columns = 256
+    base = anatomy("ct", rows, columns, np.random.default_rng(8))
+    alpha, height, width = rotated_text("ROE JANE 1947", 14, angle)
+    full = np.zeros((rows, columns), np.float32)
+    full[20 : 20 + height, 6 : 6 + width] = alpha
+    blend(base, full, 1.0)
+    box = Planted(6, 20, width, height)
+    found = problems(dataset("ct", [base]))
+    assert any(p.region and overlaps(p.region, box) for p in found)
+
+
+def test_letters_stacked_one_per_line_on_a_ct_are_found() -> None:
+    rows = columns = 256
+    base = anatomy("ct", rows, columns, np.random.default_rng(7))
+    alpha = stacked_text("ROEJANE", 16)
+    full = np.zeros((rows, columns), np.float32)
+    height, width = alpha.shape
+    full[6 : 6 + height, 232 : 232 + width] = alpha
+    blend(base, full, 1.0)
+    found = problems(dataset("ct", [base]))
+    assert any(p.region and overlaps(p.region, Planted(232, 6, width, height)) for p in found)
 
 
 def test_static_text_on_a_cine_is_reported_once_for_every_frame() -> None:
