@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 
 from anonymizer.pixels import EditsDoNotFit, Rect, edits_from_json, edits_to_json
 from cases.models import Case, Instance, Series
@@ -27,7 +28,11 @@ def _check_rect(rect: Rect, *, columns: int, rows: int, what: str) -> None:
 
 
 def require_draft(case: Case) -> None:
-    """The one rule for changing a case's content: only while it is a draft."""
+    """The one rule for changing a case's content: only while it is a draft. Inside a
+    transaction the case's row is locked first, so that an edit and a publish request
+    (which locks it too) cannot pass each other."""
+    if transaction.get_connection().in_atomic_block:
+        case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status != Case.Status.DRAFT:
         raise EditsInvalid(f"the case is {case.get_status_display().lower()}: edits are closed")
 
@@ -48,6 +53,22 @@ def _areas_clean(areas: Any, instance: Instance, *, what: str) -> list[dict[str,
     return edits_to_json(edits)["regions"]
 
 
+#: A safe area is for a scale bar or an L/R marker, not for switching the check off: each
+#: may cover at most this share of the image.
+MAX_SAFE_AREA_SHARE = 0.05
+
+
+def _check_safe_area_size(areas: list[dict[str, Any]], instance: Instance) -> None:
+    image = max(instance.rows * instance.columns, 1)
+    for area in areas:
+        if area["width"] * area["height"] > MAX_SAFE_AREA_SHARE * image:
+            raise EditsInvalid(
+                f"a safe area may cover at most {MAX_SAFE_AREA_SHARE:.0%} of the image; "
+                "black out identifying text instead, or leave the image out"
+            )
+
+
+@transaction.atomic
 def instance_edits_save(
     *,
     instance: Instance,
@@ -73,6 +94,7 @@ def instance_edits_save(
     new_safe = old_safe if safe_regions is None else _areas_clean(
         safe_regions, instance, what="safe area"
     )  # fmt: skip
+    _check_safe_area_size(new_safe, instance)
     marked_safe = any(area not in old_safe for area in new_safe)
     instance.blackouts = review.with_accepted_boxes(blackouts, instance, new_decisions)
     instance.proposal_decisions = new_decisions

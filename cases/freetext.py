@@ -21,10 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from pydicom.datadict import dictionary_VM, dictionary_VR
 
-from anonymizer.freetext import find_identifiers
+from anonymizer.freetext import find_identifiers, findings_for
 from cases import ingest
 from cases.models import Case, FreeTextValue, Instance, Series, TextFindingAcknowledgement
 from cases.services import audit_record
@@ -147,6 +148,12 @@ def free_text_decide(
         value.status, value.accepted_value = FreeTextValue.Status.ACCEPTED, value_original(value)
     elif action == "edit":
         edited = _check_value(value.keyword, text)
+        kinds = sorted({f.kind for f in findings_for(value.keyword, edited)})
+        if kinds:  # an edit is checked like the imported value was
+            what = " and ".join(KIND_WORDS.get(k, k) for k in kinds)
+            raise FreeTextInvalid(
+                f"the edited text still looks like it holds {what}; change it, or clear the value"
+            )
         if not edited:
             value.status, value.accepted_value = FreeTextValue.Status.CLEARED, ""
         else:
@@ -323,10 +330,15 @@ class ValueRow:
     segments: list[Segment]
 
 
+def _in_use(values: QuerySet[FreeTextValue]) -> QuerySet[FreeTextValue]:
+    """Values some image of the case still carries (not those of images left out)."""
+    return values.filter(instances__isnull=False).distinct()
+
+
 def free_text_review(*, case: Case) -> list[ValueRow]:
     """Every free-text value of the case, as the author reviews it on the case page."""
     rows = []
-    values = FreeTextValue.objects.filter(case=case).select_related("series")
+    values = _in_use(FreeTextValue.objects.filter(case=case)).select_related("series")
     for value in values:
         if value.series is None:
             where = "Study"
@@ -345,7 +357,7 @@ def free_text_review(*, case: Case) -> list[ValueRow]:
 
 def free_text_blockers(*, case: Case) -> list[str]:
     reasons = []
-    pending = FreeTextValue.objects.filter(case=case, status=FreeTextValue.Status.PENDING)
+    pending = _in_use(FreeTextValue.objects.filter(case=case, status=FreeTextValue.Status.PENDING))
     count = pending.count()
     if count:
         reasons.append(

@@ -111,7 +111,8 @@ RESIDUAL_GATE_SAMPLE = 64
 def _residual_gate_sample(instances: list[Instance]) -> set[int]:
     """The images whose pixels the residual text gate reads: every image of a short series;
     of a long one, the first, the last and evenly spaced ones between, plus every image
-    that was flagged, has boxes or safe areas (to bound the cost of publishing a stack)."""
+    that was flagged, proposed on, boxed, marked safe or stopped by an earlier final check
+    (to bound the cost of publishing a stack)."""
     by_series: dict[int, list[Instance]] = {}
     for instance in instances:
         by_series.setdefault(instance.series_id, []).append(instance)
@@ -122,7 +123,15 @@ def _residual_gate_sample(instances: list[Instance]) -> set[int]:
             continue
         step = (len(members) - 1) / (RESIDUAL_GATE_SAMPLE - 1)
         chosen.update(members[round(k * step)].pk for k in range(RESIDUAL_GATE_SAMPLE))
-        chosen.update(i.pk for i in members if i.review_reasons or i.blackouts or i.safe_regions)
+        chosen.update(
+            i.pk
+            for i in members
+            if i.review_reasons
+            or i.proposed_regions
+            or i.blackouts
+            or i.safe_regions
+            or i.gate_regions
+        )
     return chosen
 
 
@@ -136,6 +145,16 @@ def case_publish_run(case_id: int) -> Case:
     """The second pass over every instance of a PUBLISHING case (idempotent)."""
     case = Case.objects.get(pk=case_id)
     if case.status != Case.Status.PUBLISHING:
+        return case
+    unreviewed = review.images_to_review(case=case)
+    if unreviewed:  # an edit landed after the request: back to the author
+        Case.objects.filter(pk=case.pk, status=Case.Status.PUBLISHING).update(
+            status=Case.Status.DRAFT,
+            publish_error=f"{len(unreviewed)} image(s) changed after publishing was requested "
+            "and need review again; nothing was published.",
+            updated_at=timezone.now(),
+        )
+        case.refresh_from_db()
         return case
     keys = deid_keys()
     out_dir = storage.ensure_root(settings.PUBLISHED_ROOT) / str(case.pk)

@@ -21,7 +21,7 @@ from anonymizer.verify import Fingerprint, verify
 from cases import freetext, storage
 from cases.ingest import deid_keys
 from cases.models import Case, Instance
-from cases.publish import _edits, _safe_regions
+from cases.publish import _edits, _residual_gate_sample, _safe_regions
 from cases.services import audit_record
 
 
@@ -41,11 +41,12 @@ def published_case_recheck(*, case: Case) -> RecheckOutcome:
     """Run the current verifier over every published file of ``case`` (nothing changes)."""
     outcome = RecheckOutcome(case_id=case.pk)
     keys = deid_keys()
-    instances = (
+    instances = list(
         Instance.objects.filter(series__case=case)
         .select_related("series")
         .prefetch_related("free_text_values")
     )
+    gated = _residual_gate_sample(instances)  # the same images as at publish
     for instance in instances:
         outcome.checked += 1
         try:
@@ -65,6 +66,7 @@ def published_case_recheck(*, case: Case) -> RecheckOutcome:
             pseudonym=case.pseudonym,
             texts=freetext.texts_for_instance(instance),
             safe_regions=_safe_regions(instance),
+            residual_text=instance.pk in gated,
         )
         if not verdict.ok:
             outcome.failures.append((instance.pk, verdict.reasons()))

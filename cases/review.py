@@ -26,11 +26,14 @@ PROPOSAL_KEYS = ("id", "frame", "x", "y", "width", "height", "kind", "matches", 
 DECISIONS = ("accepted", "rejected")
 RECT_KEYS = ("x", "y", "width", "height")
 
-# Images waiting for the author: flagged, proposed on or marked safe, and not confirmed.
+# Images waiting for the author's confirmation: flagged, proposed on, marked safe, or
+# stopped by the final check.
 NEEDS_CONFIRMATION = (
-    Q(status=Instance.Status.NEEDS_REVIEW) | ~Q(proposed_regions=[]) | ~Q(safe_regions=[])
+    Q(status=Instance.Status.NEEDS_REVIEW)
+    | ~Q(proposed_regions=[])
+    | ~Q(safe_regions=[])
+    | ~Q(gate_regions=[])
 )
-UNREVIEWED = NEEDS_CONFIRMATION & Q(reviewed_at__isnull=True)
 
 
 def proposals_clean(regions: list[Any]) -> list[dict[str, Any]]:
@@ -66,6 +69,7 @@ def needs_confirmation(instance: Instance) -> bool:
         instance.status == Instance.Status.NEEDS_REVIEW
         or instance.proposed_regions
         or instance.safe_regions
+        or instance.gate_regions
     )
 
 

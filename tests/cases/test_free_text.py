@@ -124,10 +124,16 @@ def test_values_are_rendered_escaped(client, author):
         {"start": 0, "end": 8, "kind": "code"},
         {"start": 26, "end": 34, "kind": "person-name"},
     ]
-    FreeTextValue.objects.create(
+    value = FreeTextValue.objects.create(
         case=case, keyword="SeriesDescription", digest="x",
         ciphertext=reid_encrypt({"value": text}), findings=findings,
     )  # fmt: skip
+    series = Series.objects.create(
+        case=case, series_instance_uid="2.25.1", study_instance_uid="2.25.2"
+    )
+    value.instances.add(
+        Instance.objects.create(series=series, sop_instance_uid="2.25.3", sop_class_uid="1.2")
+    )
     client.force_login(author)
     page = client.get(case.get_absolute_url()).content.decode()
     assert "<script>alert" not in page
@@ -266,3 +272,10 @@ def test_a_flagged_value_the_author_accepted_is_published_as_accepted(case, auth
     instance = Instance.objects.filter(series__case=case).first()
     ds = pydicom.dcmread(settings.PUBLISHED_ROOT / instance.published_file)
     assert ds.SeriesDescription == NAMED
+
+
+def test_an_edit_that_still_holds_a_name_is_refused(case, author):
+    with pytest.raises(freetext.FreeTextInvalid, match="person's name"):
+        freetext.free_text_decide(
+            value=_series_value(case), by=author, action="edit", text="CT abdomen Dr Hartmann"
+        )

@@ -394,3 +394,31 @@ def test_leaving_an_image_out_is_refused_on_a_published_case_and_for_others(
     flagged.refresh_from_db()
     with pytest.raises(EditsInvalid, match="closed"):
         review.instance_leave_out(instance=flagged, by=author)
+
+
+def test_a_safe_area_larger_than_a_marker_is_refused(flagged, author):
+    whole = {"x": 0, "y": 0, "width": flagged.columns, "height": flagged.rows, "frames": "all"}
+    with pytest.raises(EditsInvalid, match="at most 5%"):
+        instance_edits_save(instance=flagged, by=author, blackouts=[], safe_regions=[whole])
+
+
+def test_an_image_the_final_check_stopped_needs_confirming_again(cine, author):
+    Instance.objects.filter(pk=cine.pk).update(
+        gate_regions=[{"frame": None, "x": 0, "y": 0, "width": 8, "height": 8}],
+        reviewed_at=None,
+    )
+    assert cine in review.images_to_review(case=cine.series.case)
+
+
+def test_leaving_out_the_only_image_with_a_text_value_drops_that_value_from_the_review(
+    flagged, author
+):
+    from cases import freetext
+
+    case = flagged.series.case
+    other = Instance.objects.filter(series__case=case).exclude(pk=flagged.pk)
+    if other.exists():
+        pytest.skip("the fixture case has more than one image")
+    review.instance_leave_out(instance=flagged, by=author)
+    assert freetext.free_text_review(case=case) == []
+    assert not any("text value" in r for r in freetext.free_text_blockers(case=case))

@@ -85,11 +85,12 @@ def test_a_long_series_is_gated_on_a_sample_plus_every_flagged_or_edited_image()
         def __init__(self, pk, flagged=False):
             self.pk, self.series_id = pk, 1
             self.review_reasons = ["flagged"] if flagged else []
-            self.blackouts = self.safe_regions = []
+            self.proposed_regions = self.blackouts = self.safe_regions = self.gate_regions = []
 
     short = [Fake(i) for i in range(10)]
     assert _residual_gate_sample(short) == set(range(10))
     long = [Fake(i, flagged=(i == 123)) for i in range(500)]
+    long[321].gate_regions = [{"x": 0, "y": 0, "width": 4, "height": 4, "frame": None}]
     chosen = _residual_gate_sample(long)
-    assert {0, 499, 123} <= chosen
-    assert len(chosen) <= 65
+    assert {0, 499, 123, 321} <= chosen  # stopped before: always read again
+    assert len(chosen) <= 66
