@@ -21,7 +21,7 @@ import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +30,8 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import pydicom
 import pydicom.multival
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement
 from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
@@ -321,6 +323,9 @@ _ENGINE_WRITTEN = frozenset({"PatientName", "PatientID", "DeidentificationMethod
 _MIN_GLUED_WORD = 5
 
 
+_ALNUM_RUNS = re.compile(r"[\W_]+")
+
+
 def _compact(text: str) -> str:
     """Letters and digits only, without accents, case-folded: "Kowalczyk-Z." -> "kowalczykz"."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
@@ -368,12 +373,12 @@ def _remove_glued_identifiers(ds: pydicom.Dataset, words: frozenset[str]) -> lis
     """Remove each value of a short text attribute (CS, SH, LO, ST, LT, UT, UC, at any
     depth) that holds one of ``words`` anywhere inside it ("KOWALCZYKZ", "CHEST
     MRN4821X"); an attribute left with no value is kept empty. Return the keywords."""
-    if not words:
+    if not words or not _holds_any(ds, words):
         return []
     emptied: list[str] = []
     for dataset in _datasets(ds):
-        for elem in dataset:
-            if elem.VR not in _SHORT_TEXT_VRS or elem.keyword in _ENGINE_WRITTEN:
+        for elem in _elements_of_vr(dataset, _SHORT_TEXT_VRS):
+            if elem.keyword in _ENGINE_WRITTEN:
                 continue
             value = elem.value
             items = list(value) if isinstance(value, pydicom.multival.MultiValue) else [value]
@@ -419,14 +424,72 @@ def _trim_lut_data(ds: pydicom.Dataset) -> None:
                 elem.value = values
 
 
+def _holds_any(ds: pydicom.Dataset, words: frozenset[str]) -> bool:
+    """A quick first look: whether any short text value holds one of ``words``, read from
+    the raw bytes (nothing converted; a sequence still in its raw form is read whole, its
+    element headers included). False only when surely none does; True sends the caller to
+    the exact check. Character sets other than the default, Latin-1 and UTF-8 always go
+    there."""
+    charset = ds.get("SpecificCharacterSet") or ""
+    charsets = {str(c).strip() for c in (charset if isinstance(charset, list) else [charset])}
+    if not charsets <= {"", "ISO_IR 6", "ISO_IR 100", "ISO_IR 192"}:
+        return True
+    if not all(word.isascii() for word in words):
+        return True
+    texts: list[str] = []
+    _raw_texts(ds, texts)
+    # The words are ASCII: accents are dropped as _compact drops them, other letters too.
+    folded = unicodedata.normalize("NFKC", "\x00".join(texts)).casefold()  # ß -> ss
+    ascii_text = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    compact = _ALNUM_RUNS.sub("", ascii_text)
+    return any(word in compact for word in words)
+
+
+def _raw_texts(ds: pydicom.Dataset, texts: list[str]) -> None:
+    for raw in ds.elements():
+        vr = raw.VR
+        if vr is None:
+            try:
+                vr = dictionary_VR(raw.tag)
+            except KeyError:
+                vr = "UN"
+        value = raw.value
+        if vr == "SQ" and not isinstance(value, bytes):
+            for item in value or ():
+                _raw_texts(item, texts)
+        elif vr in _SHORT_TEXT_VRS or vr in ("UN", "SQ"):
+            if isinstance(value, bytes):
+                texts.append(value.decode("latin-1"))
+                if not value.isascii():
+                    texts.append(value.decode("utf-8", "ignore"))
+            elif value is not None:
+                texts.append(str(value))
+
+
 def _datasets(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
     """``ds`` and every sequence item in it, at any depth."""
     found = [ds]
-    for elem in ds:
-        if elem.VR == "SQ":
-            for item in elem.value or ():
-                found.extend(_datasets(item))
+    for elem in _elements_of_vr(ds, frozenset({"SQ"})):
+        for item in elem.value or ():
+            found.extend(_datasets(item))
     return found
+
+
+def _elements_of_vr(ds: pydicom.Dataset, vrs: frozenset[str]) -> Iterator[DataElement]:
+    """The elements of ``ds`` (top level) with one of ``vrs``, converting only those and
+    the ones whose VR is unknown (implicit VR, UN): a CT slice has hundreds of numbers and
+    binary values that need no conversion."""
+    for raw in ds.elements():
+        vr = raw.VR
+        if vr is None:
+            try:
+                vr = dictionary_VR(raw.tag)
+            except KeyError:
+                vr = "UN"
+        if vr in vrs or vr == "UN":
+            elem = ds[raw.tag]
+            if elem.VR in vrs:
+                yield elem
 
 
 @_quiet

@@ -11,6 +11,7 @@ verifier uses this module and must not load the engine's profile.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -100,8 +101,15 @@ def _may_be_sequence(vr: str | None, tag: int) -> bool:
 
 def findings_for(keyword: str, value: str, *, own_values: Iterable[str] = ()) -> list[Finding]:
     """What looks identifying in ``value`` of attribute ``keyword``."""
+    return list(_findings_for(keyword, value, tuple(own_values)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _findings_for(keyword: str, value: str, own_values: tuple[str, ...]) -> tuple[Finding, ...]:
+    # Cached: the images of a series repeat the same descriptions and identifiers.
     expected = _EXPECTED_KINDS.get(keyword, frozenset())
-    return [f for f in find_identifiers(value, own_values=own_values) if f.kind not in expected]
+    found = find_identifiers(value, own_values=own_values)
+    return tuple(f for f in found if f.kind not in expected)
 
 
 def review_values(ds: Dataset, *, own_values: Iterable[str] = ()) -> list[dict[str, Any]]:

@@ -89,8 +89,13 @@ def ocr_words(image: np.ndarray) -> list[str]:
     return words
 
 
+#: Tokens up to this long must be read exactly: with one letter of slack, OCR garbage on
+#: speckle ("NEA", "NAE") reads as a four-letter label ("NAME").
+EXACT_UP_TO = 4
+
+
 def _matches(token: str, piece: str) -> bool:
-    if len(token) <= MIN_TOKEN:
+    if len(token) <= EXACT_UP_TO:
         return token == piece
     if token in piece:
         return True
@@ -98,6 +103,7 @@ def _matches(token: str, piece: str) -> bool:
 
 
 def read_tokens(planted: set[str], words: list[str]) -> set[str]:
-    """The planted tokens that OCR words spell (fuzzily: 3-letter tokens exactly)."""
+    """The planted tokens that OCR words spell (fuzzily; tokens of up to 4 characters
+    exactly)."""
     pieces = {p for w in words for p in re.split(r"[^A-Z0-9]+", _normal(w)) if p}
     return {t for t in planted if any(_matches(t, p) for p in pieces)}
