@@ -401,28 +401,33 @@ class _WakingTime:
             time.sleep(seconds)
 
 
+#: The first allocation for a PDU: a 512 KB slice arrives in one buffer, but a peer that
+#: declares a 4 GB PDU in 6 bytes gets 1 MiB until it actually sends more.
+_FIRST_ALLOCATION = 1 << 20
+
+
 def _recv_into(self: AssociationSocket, nr_bytes: int) -> bytearray:
     """``AssociationSocket.recv`` reading straight into one buffer.
 
     pynetdicom reads a PDU 4 KB at a time and appends each piece: 128 system calls and
     128 small objects for a 512 KB slice (0.39 ms of CPU, against 0.14 ms this way).
-    Same contract: returns fewer bytes only if the peer closed the connection.
+    Same contract: returns fewer bytes only if the peer closed the connection. The buffer
+    grows (doubling) as bytes arrive, never to the declared length up front: memory follows
+    what the peer sends, not what it claims it will send.
     """
     sock = self.socket
     assert sock is not None
-    buffer = bytearray(nr_bytes)
-    view = memoryview(buffer)
+    buffer = bytearray(min(nr_bytes, _FIRST_ALLOCATION))
     received = 0
-    try:
-        while received < nr_bytes:
-            count = sock.recv_into(view[received:], nr_bytes - received)
-            if not count:
-                break
-            received += count
-    finally:
-        view.release()
-    if received < nr_bytes:
-        del buffer[received:]
+    while received < nr_bytes:
+        if received == len(buffer):
+            buffer.extend(bytes(min(len(buffer), nr_bytes - len(buffer))))
+        with memoryview(buffer) as view:
+            count = sock.recv_into(view[received:], len(buffer) - received)
+        if not count:
+            break
+        received += count
+    del buffer[received:]
     return buffer
 
 

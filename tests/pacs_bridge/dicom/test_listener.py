@@ -255,3 +255,37 @@ def test_the_listener_takes_every_storage_class_in_the_common_syntaxes() -> None
     assert "1.2.840.10008.1.2.5" in ct.transfer_syntax  # RLE
     assert len(ct.transfer_syntax) == 13
     assert ae.maximum_pdu_size == listener.MAX_PDU
+
+
+class _Peer:
+    """A socket whose peer declared a huge PDU, sends ``chunks`` and then closes."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    def recv_into(self, view: memoryview, size: int) -> int:
+        if not self.chunks:
+            return 0
+        chunk = self.chunks.pop(0)[:size]
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_pdu_that_claims_4_gb_costs_only_what_the_peer_sends() -> None:
+    """Six bytes declaring a 4 GB PDU must not make the listener allocate 4 GB."""
+    tracemalloc.start()
+    try:
+        got = listener._recv_into(SimpleNamespace(socket=_Peer([b"x" * 10])), 0xFFFFFFFF)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert bytes(got) == b"x" * 10
+    assert peak < 8 * 1024 * 1024
+
+
+def test_a_pdu_larger_than_the_first_buffer_arrives_whole() -> None:
+    size = 3 * listener._FIRST_ALLOCATION + 123
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    chunks = [data[i : i + 65536] for i in range(0, size, 65536)]
+    got = listener._recv_into(SimpleNamespace(socket=_Peer(chunks)), size)
+    assert bytes(got) == data
