@@ -447,12 +447,7 @@ def _holds_any(ds: pydicom.Dataset, words: frozenset[str]) -> bool:
 
 def _raw_texts(ds: pydicom.Dataset, texts: list[str]) -> None:
     for raw in ds.elements():
-        vr = raw.VR
-        if vr is None:
-            try:
-                vr = dictionary_VR(raw.tag)
-            except KeyError:
-                vr = "UN"
+        vr = _vr_of(raw)
         value = raw.value
         if vr == "SQ" and not isinstance(value, bytes):
             for item in value or ():
@@ -464,6 +459,16 @@ def _raw_texts(ds: pydicom.Dataset, texts: list[str]) -> None:
                     texts.append(value.decode("utf-8", "ignore"))
             elif value is not None:
                 texts.append(str(value))
+
+
+def _vr_of(raw: Any) -> str:
+    """An element's VR as read, the dictionary's for implicit VR, "UN" if unknown."""
+    if raw.VR is not None:
+        return str(raw.VR)
+    try:
+        return str(dictionary_VR(raw.tag))
+    except KeyError:
+        return "UN"
 
 
 def _datasets(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
@@ -480,12 +485,7 @@ def _elements_of_vr(ds: pydicom.Dataset, vrs: frozenset[str]) -> Iterator[DataEl
     the ones whose VR is unknown (implicit VR, UN): a CT slice has hundreds of numbers and
     binary values that need no conversion."""
     for raw in ds.elements():
-        vr = raw.VR
-        if vr is None:
-            try:
-                vr = dictionary_VR(raw.tag)
-            except KeyError:
-                vr = "UN"
+        vr = _vr_of(raw)
         if vr in vrs or vr == "UN":
             elem = ds[raw.tag]
             if elem.VR in vrs:

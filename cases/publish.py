@@ -92,13 +92,13 @@ def case_publish_request(
     return case
 
 
-def _edits(instance: Instance) -> Edits:
+def edits_for(instance: Instance) -> Edits:
     return edits_from_json(
         {"regions": instance.blackouts or [], "crop": instance.series.crop or None}
     )
 
 
-def _safe_regions(instance: Instance) -> tuple[Blackout, ...]:
+def safe_regions_for(instance: Instance) -> tuple[Blackout, ...]:
     """The areas the author marked safe, for the residual text gate to ignore."""
     return edits_from_json({"regions": instance.safe_regions or [], "crop": None}).blackouts
 
@@ -108,7 +108,7 @@ def _safe_regions(instance: Instance) -> tuple[Blackout, ...]:
 RESIDUAL_GATE_SAMPLE = 64
 
 
-def _residual_gate_sample(instances: list[Instance]) -> set[int]:
+def residual_gate_sample(instances: list[Instance]) -> set[int]:
     """The images whose pixels the residual text gate reads: every image of a short series;
     of a long one, the first, the last and evenly spaced ones between, plus every image
     that was flagged, proposed on, boxed, marked safe or stopped by an earlier final check
@@ -168,7 +168,7 @@ def case_publish_run(case_id: int) -> Case:
         .select_related("series")
         .prefetch_related("free_text_values")
     )
-    gated = _residual_gate_sample(instances)
+    gated = residual_gate_sample(instances)
     for instance in instances:
         result = second_pass(
             storage.resolve_inside(settings.WORKING_ROOT, instance.working_file),
@@ -176,11 +176,11 @@ def case_publish_run(case_id: int) -> Case:
             keys=keys,
             fingerprint=Fingerprint.from_json(instance.fingerprint),
             pseudonym=case.pseudonym,
-            edits=_edits(instance),
+            edits=edits_for(instance),
             flagged=bool(instance.review_reasons),
             staging_dir=staging,
             texts=freetext.texts_for_instance(instance),
-            safe_regions=_safe_regions(instance),
+            safe_regions=safe_regions_for(instance),
             residual_text=instance.pk in gated,
         )
         if result.status is Status.PUBLISHED and result.output is not None:

@@ -21,7 +21,7 @@ from anonymizer.verify import Fingerprint, verify
 from cases import freetext, storage
 from cases.ingest import deid_keys
 from cases.models import Case, Instance
-from cases.publish import _edits, _residual_gate_sample, _safe_regions
+from cases.publish import edits_for, residual_gate_sample, safe_regions_for
 from cases.services import audit_record
 
 
@@ -46,7 +46,7 @@ def published_case_recheck(*, case: Case) -> RecheckOutcome:
         .select_related("series")
         .prefetch_related("free_text_values")
     )
-    gated = _residual_gate_sample(instances)  # the same images as at publish
+    gated = residual_gate_sample(instances)  # the same images as at publish
     for instance in instances:
         outcome.checked += 1
         try:
@@ -61,11 +61,11 @@ def published_case_recheck(*, case: Case) -> RecheckOutcome:
             fingerprint=Fingerprint.from_json(instance.fingerprint),
             keys=keys,
             allowlist=SECOND_PASS_ALLOWLIST,
-            edits=_edits(instance),
+            edits=edits_for(instance),
             flagged=bool(instance.review_reasons),
             pseudonym=case.pseudonym,
             texts=freetext.texts_for_instance(instance),
-            safe_regions=_safe_regions(instance),
+            safe_regions=safe_regions_for(instance),
             residual_text=instance.pk in gated,
         )
         if not verdict.ok:

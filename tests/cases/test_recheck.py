@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from cases.ingest import files_ingest
 from cases.models import AuditEvent, Case, Instance
-from cases.publish import CHECKLIST, _residual_gate_sample, case_publish_request, case_publish_run
+from cases.publish import CHECKLIST, case_publish_request, case_publish_run, residual_gate_sample
 from cases.recheck import published_cases_recheck
 from cases.services import case_create
 from tests.anonymizer.dirty import dirty_ct, write
@@ -88,9 +88,9 @@ def test_a_long_series_is_gated_on_a_sample_plus_every_flagged_or_edited_image()
             self.proposed_regions = self.blackouts = self.safe_regions = self.gate_regions = []
 
     short = [Fake(i) for i in range(10)]
-    assert _residual_gate_sample(short) == set(range(10))
+    assert residual_gate_sample(short) == set(range(10))
     long = [Fake(i, flagged=(i == 123)) for i in range(500)]
     long[321].gate_regions = [{"x": 0, "y": 0, "width": 4, "height": 4, "frame": None}]
-    chosen = _residual_gate_sample(long)
+    chosen = residual_gate_sample(long)
     assert {0, 499, 123, 321} <= chosen  # stopped before: always read again
     assert len(chosen) <= 66
