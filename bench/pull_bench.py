@@ -1,12 +1,15 @@
 """Pull benchmark: C-MOVE of one CT series from Orthanc into our listener vs dcmtk.
 
-    python -m bench.pull_bench [--n 500] [--repeat 2] [--no-chunked] [--profile]
+    python -m bench.pull_bench [--n 500] [--repeat 2] [--no-chunked] [--open] [--profile]
 
 Builds N 512x512 16-bit CT slices (new UIDs), loads them into a fresh Orthanc (storescu),
 then in the same run:
 
 (a) ours: ``scu.move`` of the series from Orthanc into our listener, running as its
-    own process (``python -m pacs_bridge.dicom.listener``), as in production;
+    own process (``python -m pacs_bridge.dicom.listener``), as in production: admitting
+    only Orthanc's AE title from its address and only the study being moved (ADR 0006;
+    the production listener's snapshot of active imports is re-read once a second, not
+    measured here). ``--open`` runs it without admission;
 (b) dcmtk: ``movescu`` of the same series into ``storescp``.
 
 Every peer runs with ``TCP_NODELAY=1``. Prints the time, files/s and the ratio
@@ -80,10 +83,17 @@ def _wait_files(folder: Path, n: int, timeout: float = 30) -> None:
 
 
 def ours(orthanc_node: scu.Node, orthanc: OrthancPeer, study: str, series: str, n: int,
-         work: Path, chunked: bool, profile: bool) -> float:  # fmt: skip
+         work: Path, chunked: bool, profile: bool, admission: bool = True) -> float:  # fmt: skip
     spool_dir = work / f"spool-{uuid.uuid4().hex[:6]}"
     port = free_port()
     args = ["--port", str(port), "--spool", str(spool_dir)]
+    if admission:
+        args += [
+            "--allow-peer",
+            f"{orthanc.aet}@127.0.0.1",
+            "--allow-study",
+            f"{orthanc.aet}:{study}",
+        ]
     if profile:
         cmd = [sys.executable, "-c", _PROFILED_LISTENER, str(work / "listener.prof"), *args]
     else:
@@ -163,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--no-chunked", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--open", action="store_true", help="our listener without admission")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
     if not shutil.which("storescp") or (
@@ -194,13 +205,24 @@ def main(argv: list[str] | None = None) -> None:
                 chunked = not args.no_chunked
                 profile = args.profile and i == args.repeat - 1
                 times["ours"].append(
-                    ours(node, orthanc, study, series, args.n, work, chunked, profile)
+                    ours(
+                        node,
+                        orthanc,
+                        study,
+                        series,
+                        args.n,
+                        work,
+                        chunked,
+                        profile,
+                        admission=not args.open,
+                    )
                 )
                 times["dcmtk"].append(dcmtk(orthanc, study, series, args.n, work))
                 print(
                     f"run {i + 1}: ours {times['ours'][-1]:.2f} s, dcmtk {times['dcmtk'][-1]:.2f} s"
                 )
-        report(times, args.n, "chunked" if not args.no_chunked else "in memory")
+        mode = "chunked" if not args.no_chunked else "in memory"
+        report(times, args.n, mode + (", open" if args.open else ", admission"))
         if args.profile:
             import pstats
 

@@ -13,6 +13,7 @@ import redis
 from django.conf import settings
 
 from cases.models import ImportJob
+from pacs_bridge.admission import listener_admission
 from pacs_bridge.dicom import scu
 from pacs_bridge.dicom.demo_pacs import serve_demo_pacs
 from pacs_bridge.dicom.listener import serve
@@ -115,9 +116,12 @@ def demo_pacs(demo_folder):
 
 @pytest.fixture
 def listener():
+    """Our listener as the ``dicom_listener`` command runs it: only configured PACS nodes
+    may connect, and only instances of a retrieving import are kept."""
     server = serve(
-        settings.DICOM_AE_TITLE, "127.0.0.1", settings.DICOM_LISTEN_PORT, spool(), block=False
-    )
+        settings.DICOM_AE_TITLE, "127.0.0.1", settings.DICOM_LISTEN_PORT, spool(), block=False,
+        admission=listener_admission(),
+    )  # fmt: skip
     yield server
     server.shutdown()
 

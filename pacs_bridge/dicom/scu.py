@@ -46,7 +46,14 @@ from pacs_bridge.dicom.errors import (
     is_failure,
     status_text,
 )
-from pacs_bridge.dicom.listener import MAX_PDU, handle_store, tune_connection, tune_pynetdicom
+from pacs_bridge.dicom.listener import (
+    MAX_PDU,
+    connection_closed,
+    handle_store,
+    limit_pdu_length,
+    tune_connection,
+    tune_pynetdicom,
+)
 from pacs_bridge.dicom.spool import Spool
 
 PENDING = (0xFF00, 0xFF01)
@@ -254,6 +261,7 @@ def _association(
     handlers = [
         (evt.EVT_CONN_OPEN, lambda event: opened.append(True)),
         (evt.EVT_CONN_OPEN, tune_connection),
+        (evt.EVT_CONN_OPEN, limit_pdu_length),
         *(evt_handlers or []),
     ]
     start = time.monotonic()
@@ -587,7 +595,10 @@ def get(
     model = STUDY_ROOT_GET
     identifier = retrieve_identifier(study_instance_uid, series_instance_uids, sop_instance_uids)
     contexts, roles = get_contexts(sop_classes, model)
-    handlers = [(evt.EVT_C_STORE, handle_store, [spool, None])]
+    handlers = [
+        (evt.EVT_C_STORE, handle_store, [spool, None]),
+        (evt.EVT_CONN_CLOSE, connection_closed),  # a file of an aborted C-GET is deleted
+    ]
     with _association(node, contexts, ext_neg=roles, evt_handlers=handlers) as assoc:
         _require_context(node, assoc, model, "Study Root C-GET")
         responses = assoc.send_c_get(identifier, model, msg_id=1)

@@ -13,9 +13,11 @@ Folder and file names are hashes so that a listing reveals no UID; the pull job 
 its files with ``files_for_series`` and reconciles them with ``instance_key``.
 
 Speed matters here (the listener is CPU-bound, ENVIRONMENT.md): the file meta is
-encoded by hand (``MetaInfo``), and the Series Instance UID is found by a small scanner
-over the first bytes of the data set (PS3.5 7.1) rather than by pydicom, which is the
-fallback for anything unusual (big endian, deflate, a header longer than the window).
+encoded by hand (``MetaInfo``), and the Study and Series Instance UIDs are found by a
+small scanner over the first bytes of the data set (PS3.5 7.1) rather than by pydicom,
+which is the fallback for anything unusual (big endian, deflate, a header longer than
+the window). The listener's admission check (``policy.ActiveJobs``) reads both before
+a received file is kept.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import struct
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -47,12 +49,17 @@ from pydicom.uid import (
 from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
 
 PREAMBLE = b"\x00" * 128 + b"DICM"  # PS3.10 7.1
+STUDY_INSTANCE_UID = 0x0020000D
 SERIES_INSTANCE_UID = 0x0020000E
 _COPY_CHUNK = 1 << 20
-_HEADER_WINDOW = 16 * 1024  # bytes scanned for (0020,000E) before falling back to pydicom
+_HEADER_WINDOW = 16 * 1024  # bytes scanned for (0020,000D/E) before falling back to pydicom
 _DEFLATE_HEADER_LIMIT = 4 << 20
 
 DatasetSource = bytes | bytearray | memoryview | BinaryIO | Path
+#: (Study Instance UID, Series Instance UID) of a data set; None where unreadable.
+StudySeries = tuple[str | None, str | None]
+#: The listener's admission check on a received file: ``(study, series) -> keep it``.
+Admit = Callable[[str | None, str | None], bool]
 
 
 @dataclass(frozen=True)
@@ -180,25 +187,42 @@ class Spool:
         return target
 
     def store_received_file(
-        self, path: Path, *, sop_instance_uid: str, transfer_syntax_uid: str
-    ) -> Path:
+        self,
+        path: Path,
+        *,
+        sop_instance_uid: str,
+        transfer_syntax_uid: str,
+        admit: Admit | None = None,
+    ) -> Path | None:
         """The listener's fast path: rename pynetdicom's complete temporary DICOM file
         into place, knowing the instance and syntax from the C-STORE request.
+
+        ``admit(study, series)`` (the listener's admission check) sees the UIDs read
+        from the header first: when it says no, nothing is stored, ``path`` is left as
+        it is (for the caller to delete) and the result is None.
 
         ``path`` must be owner-only already (the listener's temporary files are made
         0600), since its mode is kept.
         """
         with path.open("rb") as src:
             offset = _dataset_offset(src)
-            if offset is None:
-                return self._store_file(None, path, None, True)
-            src.seek(offset)
-            series_instance_uid = read_series_instance_uid(src, transfer_syntax_uid)
+            if offset is None:  # file meta without a group length: let pydicom find its end
+                src.seek(0)
+                if src.read(132)[128:] != b"DICM":
+                    raise ValueError("not a DICOM file (no DICM prefix)")
+                _read_file_meta_info(src)
+            else:
+                src.seek(offset)
+            study_instance_uid, series_instance_uid = read_study_and_series(
+                src, transfer_syntax_uid
+            )
+        if admit is not None and not admit(study_instance_uid, series_instance_uid):
+            return None
         target = self._target(series_instance_uid, sop_instance_uid)
         try:
             self._replace(path, target)
         except OSError:  # not the same file system (EXDEV): copy
-            return self._store_file(None, path, series_instance_uid, True)
+            return self._store_file(None, path, series_instance_uid or "", True)
         return target
 
     def _store_file(
@@ -395,54 +419,76 @@ def _skip_element(buf: memoryview, pos: int, explicit: bool) -> int:
     return pos + length
 
 
-def _scan(buf: memoryview, explicit: bool) -> str | None:
-    """(0020,000E) of a little endian data set in ``buf``; None when it has none."""
+def _uid_value(buf: memoryview, start: int, length: int) -> str | None:
+    if length == 0xFFFFFFFF or start + length > len(buf):
+        raise _NeedMore
+    return bytes(buf[start : start + length]).decode("ascii", "replace").strip("\x00 ") or None
+
+
+def _scan(buf: memoryview, explicit: bool) -> StudySeries:
+    """(0020,000D) and (0020,000E) of a little endian data set in ``buf`` (None for
+    each it does not have)."""
     pos = 0
+    study = None
     while pos < len(buf):
         tag, length, header = _element_header(buf, pos, explicit)
-        if tag == SERIES_INSTANCE_UID:
-            if length == 0xFFFFFFFF or pos + header + length > len(buf):
-                raise _NeedMore
-            value = bytes(buf[pos + header : pos + header + length])
-            return value.decode("ascii", "replace").strip("\x00 ") or None
-        if tag > SERIES_INSTANCE_UID:
-            return None
+        if tag >= STUDY_INSTANCE_UID:
+            if tag == STUDY_INSTANCE_UID:
+                study = _uid_value(buf, pos + header, length)
+            elif tag == SERIES_INSTANCE_UID:
+                return study, _uid_value(buf, pos + header, length)
+            else:
+                return study, None
         pos += header
         pos = _skip_undefined(buf, pos, explicit) if length == 0xFFFFFFFF else pos + length
     raise _NeedMore
 
 
-def series_uid_from_buffer(view: memoryview, transfer_syntax: str) -> str | None:
-    """(0020,000E) of the encoded data set in ``view`` (no copy of the data set)."""
-    ts = UID(transfer_syntax)
-    if ts in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) or (
+def _scannable(ts: UID) -> bool:
+    return ts in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) or (
         ts.is_compressed and ts.is_little_endian and not ts.is_deflated
-    ):
+    )
+
+
+def study_and_series_from_buffer(view: memoryview, transfer_syntax: str) -> StudySeries:
+    """(0020,000D) and (0020,000E) of the encoded data set in ``view`` (no copy)."""
+    ts = UID(transfer_syntax)
+    if _scannable(ts):
         with contextlib.suppress(_NeedMore):
             return _scan(view[:_HEADER_WINDOW], explicit=ts != ImplicitVRLittleEndian)
-    return read_series_instance_uid(_ViewReader(view), ts)  # type: ignore[arg-type]
+    return read_study_and_series(_ViewReader(view), ts)  # type: ignore[arg-type]
 
 
-def read_series_instance_uid(fp: BinaryIO, transfer_syntax: str) -> str | None:
-    """(0020,000E) from an encoded data set at ``fp``, reading only the header before it.
+def series_uid_from_buffer(view: memoryview, transfer_syntax: str) -> str | None:
+    """(0020,000E) of the encoded data set in ``view`` (no copy of the data set)."""
+    return study_and_series_from_buffer(view, transfer_syntax)[1]
 
-    Returns None if the data set cannot be parsed that far or has no such attribute.
-    Little endian data sets are scanned in a 16 KB window; anything else, or a header
-    longer than the window, is parsed by pydicom (values skipped by seeking).
+
+def read_study_and_series(fp: BinaryIO, transfer_syntax: str) -> StudySeries:
+    """(0020,000D) and (0020,000E) from an encoded data set at ``fp``, reading only the
+    header up to them (PS3.5 7.1: elements are in ascending tag order).
+
+    None for a UID that is absent or cannot be parsed that far. Little endian data sets
+    are scanned in a 16 KB window; anything else, or a header longer than the window,
+    is parsed by pydicom (values skipped by seeking).
     """
     ts = UID(transfer_syntax)
     start = fp.tell()
-    if ts in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) or (
-        ts.is_compressed and ts.is_little_endian and not ts.is_deflated
-    ):
+    if _scannable(ts):
         window = memoryview(fp.read(_HEADER_WINDOW))
         with contextlib.suppress(_NeedMore):
             return _scan(window, explicit=ts != ImplicitVRLittleEndian)
         fp.seek(start)
-    return _read_series_uid_pydicom(fp, ts)
+    return _read_uids_pydicom(fp, ts)
 
 
-def _read_series_uid_pydicom(fp: BinaryIO, ts: UID) -> str | None:
+def read_series_instance_uid(fp: BinaryIO, transfer_syntax: str) -> str | None:
+    """(0020,000E) from an encoded data set at ``fp`` (see ``read_study_and_series``)."""
+    return read_study_and_series(fp, transfer_syntax)[1]
+
+
+def _read_uids_pydicom(fp: BinaryIO, ts: UID) -> StudySeries:
+    found: dict[int, str | None] = {}
     try:
         if ts == DeflatedExplicitVRLittleEndian:
             inflater = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -456,16 +502,16 @@ def _read_series_uid_pydicom(fp: BinaryIO, ts: UID) -> str | None:
             defer_size=1024,
         )
         for elem in elements:
-            if elem.tag == SERIES_INSTANCE_UID:
+            if elem.tag in (STUDY_INSTANCE_UID, SERIES_INSTANCE_UID):
                 value = elem.value
                 if isinstance(value, bytes):
                     value = value.decode("ascii", "replace")
-                return str(value).strip("\x00 ") or None
-            if int(elem.tag) > SERIES_INSTANCE_UID:
+                found[int(elem.tag)] = str(value).strip("\x00 ") or None
+            if int(elem.tag) >= SERIES_INSTANCE_UID:
                 break
     except Exception:  # a corrupt header: the first pass will say what is wrong
-        return None
-    return None
+        pass
+    return found.get(STUDY_INSTANCE_UID), found.get(SERIES_INSTANCE_UID)
 
 
 class _ViewReader:
@@ -490,4 +536,14 @@ class _ViewReader:
         return self._pos
 
 
-__all__ = ["PREAMBLE", "MetaInfo", "Spool", "read_series_instance_uid", "series_uid_from_buffer"]
+__all__ = [
+    "PREAMBLE",
+    "Admit",
+    "MetaInfo",
+    "Spool",
+    "StudySeries",
+    "read_series_instance_uid",
+    "read_study_and_series",
+    "series_uid_from_buffer",
+    "study_and_series_from_buffer",
+]

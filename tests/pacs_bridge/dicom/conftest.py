@@ -21,6 +21,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from pacs_bridge.dicom import listener
 from pacs_bridge.dicom.demo_pacs import DemoArchive, build_demo_ae, demo_handlers
+from pacs_bridge.dicom.policy import Admission
 from pacs_bridge.dicom.sample_data import build_demo_studies
 from pacs_bridge.dicom.scu import Node
 from pacs_bridge.dicom.spool import Spool
@@ -66,6 +67,8 @@ class RunningListener:
     spool: Spool
     server: ThreadedAssociationServer
     stored: list[Path] = field(default_factory=list)
+    #: (calling AE title, address) of each association a peer opened
+    peers_seen: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def address(self) -> str:
@@ -153,13 +156,23 @@ def archive_copy(archive_folder: Path, tmp_path: Path) -> Path:
 # -- real peers (integration) -----------------------------------------------------------
 @pytest.fixture(scope="session")
 def session_listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningListener]:
-    """Our listener for the whole session: real peers are told its port once."""
+    """Our listener for the whole session: real peers are told its port once. It lets
+    every peer in, noting the calling AE title and address of each."""
     spool = Spool(tmp_path_factory.mktemp("session-spool"))
     port = free_port()
     stored: list[Path] = []
-    server = listener.serve(LISTENER_AET, HOST, port, spool, block=False, on_stored=stored.append)
+    seen: list[tuple[str, str]] = []
+
+    def note_peer(ae_title: str, address: str) -> bool:
+        seen.append((ae_title, address))
+        return True
+
+    server = listener.serve(
+        LISTENER_AET, HOST, port, spool, block=False, on_stored=stored.append,
+        admission=Admission(peer=note_peer),
+    )  # fmt: skip
     assert server is not None
-    yield RunningListener(LISTENER_AET, port, spool, server, stored)
+    yield RunningListener(LISTENER_AET, port, spool, server, stored, seen)
     stop_server(server)
 
 

@@ -188,3 +188,17 @@ def test_an_unregistered_move_destination_is_named_in_the_message(
         "as a move destination, or cannot connect to it: ask its admin to add NOBODY at "
         "127.0.0.1:11112."
     )
+
+
+def test_a_pacs_sends_what_we_move_as_its_own_ae_title_from_its_address(
+    peer: Node, session_listener: RunningListener
+) -> None:
+    """So a PACS node row with the PACS's AE title and host admits its C-STOREs (the
+    listener's admission, ADR 0006): Orthanc sends as its DicomAet, dcmqrscp as the AE
+    title it was called by."""
+    session_listener.peers_seen.clear()
+    result = scu.move(
+        peer, destination_ae=LISTENER_AET, study_instance_uid=MR_STUDY, series_instance_uids=[MR_T2]
+    )
+    assert result.completed == 3
+    assert set(session_listener.peers_seen) == {(peer.ae_title, HOST)}

@@ -29,7 +29,9 @@ from pacs_bridge.dicom.spool import (
     MetaInfo,
     Spool,
     read_series_instance_uid,
+    read_study_and_series,
     series_uid_from_buffer,
+    study_and_series_from_buffer,
 )
 
 BUNDLED = [
@@ -58,14 +60,17 @@ def _split(path: str | Dataset) -> tuple[FileMetaDataset, bytes]:
 
 
 @pytest.mark.parametrize("name", BUNDLED)
-def test_the_series_uid_is_found_in_every_transfer_syntax(name: str) -> None:
+def test_the_study_and_series_uids_are_found_in_every_transfer_syntax(name: str) -> None:
     path = get_testdata_file(name, download=False)
     assert path is not None
-    expected = pydicom.dcmread(path, stop_before_pixels=True).get("SeriesInstanceUID")
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    expected = (ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"))
     meta, raw = _split(path)
     ts = meta.TransferSyntaxUID
-    assert series_uid_from_buffer(memoryview(raw), ts) == expected
-    assert read_series_instance_uid(io.BytesIO(raw), ts) == expected
+    assert series_uid_from_buffer(memoryview(raw), ts) == expected[1]
+    assert read_series_instance_uid(io.BytesIO(raw), ts) == expected[1]
+    assert study_and_series_from_buffer(memoryview(raw), ts) == expected
+    assert read_study_and_series(io.BytesIO(raw), ts) == expected
 
 
 def _encode(ds: Dataset, ts: str) -> bytes:
@@ -100,6 +105,8 @@ def _headers(draw: st.DrawFn) -> Dataset:
     ds.PatientName = draw(_texts)
     ds.ImageComments = draw(st.text(alphabet="xyz", max_size=3000))  # LT before the UID
     if draw(st.booleans()):
+        ds.StudyInstanceUID = generate_uid()
+    if draw(st.booleans()):
         ds.SeriesInstanceUID = generate_uid()
     ds.SeriesNumber = draw(st.integers(0, 999))
     return ds
@@ -113,16 +120,22 @@ def test_the_scanner_agrees_with_pydicom(ds: Dataset, ts: str) -> None:
     ds["ProcedureCodeSequence"].is_undefined_length = bool(len(ds.PatientName) % 2)
     raw = _encode(ds, ts)
     assert series_uid_from_buffer(memoryview(raw), ts) == ds.get("SeriesInstanceUID")
+    assert study_and_series_from_buffer(memoryview(raw), ts) == (
+        ds.get("StudyInstanceUID"),
+        ds.get("SeriesInstanceUID"),
+    )
 
 
 def test_a_header_longer_than_the_scan_window_falls_back_to_pydicom() -> None:
     ds = Dataset()
     ds.add_new(0x00090010, "LO", "A PRIVATE CREATOR")
     ds.add_new(0x00091010, "OB", b"x" * 100_000)  # 100 KB before the series UID
+    ds.StudyInstanceUID = "1.2.3"
     ds.SeriesInstanceUID = "1.2.3.4"
     raw = _encode(ds, ExplicitVRLittleEndian)
     assert series_uid_from_buffer(memoryview(raw), ExplicitVRLittleEndian) == "1.2.3.4"
     assert read_series_instance_uid(io.BytesIO(raw), ExplicitVRLittleEndian) == "1.2.3.4"
+    assert read_study_and_series(io.BytesIO(raw), ExplicitVRLittleEndian) == ("1.2.3", "1.2.3.4")
 
 
 def test_garbage_has_no_series_uid() -> None:
@@ -195,6 +208,7 @@ def test_a_complete_file_is_moved_in_without_a_copy(
     path = spool.store_received_file(
         received, sop_instance_uid=ds.SOPInstanceUID, transfer_syntax_uid=ExplicitVRLittleEndian
     )
+    assert path is not None
     assert path.stat().st_ino == inode and not received.exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     kept = tmp_path / "elsewhere.dcm"
@@ -238,3 +252,54 @@ def test_old_files_and_empty_series_folders_are_discarded(
     assert not old.exists() and not leftover.exists() and fresh.exists()
     assert not spool.series_dir(ds.SeriesInstanceUID).exists()
     assert spool.tmp_dir.exists()
+
+
+def test_a_received_file_the_admission_check_refuses_is_not_stored(
+    tmp_path: Path, ct: tuple[FileMetaDataset, bytes, Dataset]
+) -> None:
+    _, _, ds = ct
+    spool = Spool(tmp_path / "incoming")
+    received = spool.tmp_dir / "rx-2.dcm"
+    ds.save_as(received, enforce_file_format=True)
+    seen: list[tuple[str | None, str | None]] = []
+
+    def admit(study: str | None, series: str | None) -> bool:
+        seen.append((study, series))
+        return False
+
+    assert (
+        spool.store_received_file(
+            received,
+            sop_instance_uid=ds.SOPInstanceUID,
+            transfer_syntax_uid=ExplicitVRLittleEndian,
+            admit=admit,
+        )
+        is None
+    )
+    assert seen == [(ds.StudyInstanceUID, ds.SeriesInstanceUID)]
+    assert received.exists()  # left for the caller (pynetdicom deletes it)
+    assert not spool.series_dir(ds.SeriesInstanceUID).exists()
+
+
+def test_a_received_file_whose_meta_has_no_group_length_is_still_sorted(
+    tmp_path: Path, ct: tuple[FileMetaDataset, bytes, Dataset]
+) -> None:
+    _, raw, ds = ct
+    meta = (
+        b"\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01"
+        + b"\x02\x00\x10\x00UI\x14\x00"
+        + ExplicitVRLittleEndian.encode()
+        + b"\x00"
+    )  # (0002,0001) and (0002,0010) only: no (0002,0000)
+    spool = Spool(tmp_path / "incoming")
+    received = spool.tmp_dir / "rx-3.dcm"
+    received.write_bytes(b"\x00" * 128 + b"DICM" + meta + raw)
+    seen: list[tuple[str | None, str | None]] = []
+    path = spool.store_received_file(
+        received,
+        sop_instance_uid=ds.SOPInstanceUID,
+        transfer_syntax_uid=ExplicitVRLittleEndian,
+        admit=lambda study, series: seen.append((study, series)) is None,
+    )
+    assert seen == [(ds.StudyInstanceUID, ds.SeriesInstanceUID)]
+    assert path == spool.path_for(ds.SeriesInstanceUID, ds.SOPInstanceUID)
