@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import mmap
 import os
 import re
 import unicodedata
@@ -45,7 +46,7 @@ from anonymizer.freetext import (
 )
 from anonymizer.header.engine import HeaderContext, deidentify_header
 from anonymizer.header.filemeta import rebuild_file_meta
-from anonymizer.integrity import UnreadableError, check_integrity
+from anonymizer.integrity import UnreadableError, check_encoded, check_integrity
 from anonymizer.keys import Keys
 from anonymizer.pixels import (
     Blackout,
@@ -198,19 +199,61 @@ def read_dicom(source: Path | bytes) -> FileDataset:
         except OSError:
             raise UnreadableError("the file could not be opened") from None
     try:
+        # Sequences nested too deep, and lengths past the end of the file, are refused
+        # before pydicom recurses into them or allocates what they declare (integrity.py).
+        if data is not None:
+            check_encoded(data)
+        else:
+            with open(source, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                check_encoded(m)
         fp: Any = io.BytesIO(data) if data is not None else source
         ds = pydicom.dcmread(fp)  # every value read: check_integrity compares lengths
         ds.ensure_file_meta()
         # A value that overruns the file, missing UIDs or pixel attributes (integrity.py).
         check_integrity(ds)
         _check_pixel_length(ds)
+        _check_image_size(ds)
     except InvalidDicomError:
         raise UnreadableError("not a DICOM file (no DICM marker after the preamble)") from None
     except UnreadableError:
         raise
+    except RecursionError:  # a structure check_encoded does not know: still a reason
+        raise UnreadableError("the data set is nested too deeply to be read") from None
+    except MemoryError:  # the same, for what it would allocate
+        raise UnreadableError("the file could not be read within the memory available") from None
     except (EOFError, OSError, ValueError, KeyError, TypeError, NotImplementedError) as exc:
         raise UnreadableError(f"the file is damaged or truncated ({type(exc).__name__})") from None
     return ds
+
+
+#: Largest frame (pixels) and decoded image (bytes) the first pass takes on: beyond them
+#: text detection would need gigabytes of memory, so the file is quarantined instead.
+MAX_FRAME_PIXELS = 40_000_000
+MAX_DECODED_BYTES = 4 << 30
+
+
+def _check_image_size(ds: FileDataset) -> None:
+    """Refuse images too large to check for burned-in text, before decoding them."""
+    if "PixelData" not in ds:
+        return
+    frame = int(ds.Rows) * int(ds.Columns)
+    decoded = (
+        frame
+        * int(ds.get("SamplesPerPixel", 1) or 1)
+        * int(ds.get("NumberOfFrames", 1) or 1)
+        * max(int(ds.BitsAllocated), 8)
+        // 8
+    )
+    if frame > MAX_FRAME_PIXELS:
+        raise UnreadableError(
+            f"each frame has {frame / 1e6:.0f} megapixels, more than the "
+            f"{MAX_FRAME_PIXELS // 1_000_000} this server checks for burned-in text"
+        )
+    if decoded > MAX_DECODED_BYTES:
+        raise UnreadableError(
+            f"the image decodes to {decoded / (1 << 30):.1f} GiB, more than the "
+            f"{MAX_DECODED_BYTES >> 30} GiB this server checks for burned-in text"
+        )
 
 
 def _check_pixel_length(ds: FileDataset) -> None:

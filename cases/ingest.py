@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,10 +137,30 @@ def _record_instance(case: Case, result: FirstPassResult) -> Instance:
     return instance
 
 
+def first_pass_failure(exc: BaseException) -> str:
+    """A plain reason for a file whose first pass failed in a way the engine did not catch.
+    The exception's text may quote the file's content: it is never used."""
+    if isinstance(exc, MemoryError):
+        return "could not be de-identified: the file needs more memory than the server has"
+    if isinstance(exc, RecursionError):
+        return "unreadable: the data set is nested too deeply to be read"
+    return f"could not be de-identified ({type(exc).__name__} while processing the file)"
+
+
 def files_ingest(
-    *, case: Case, paths: list[Path], job: ImportJob | None = None, stage: str = "first-pass"
+    *,
+    case: Case,
+    paths: list[Path],
+    job: ImportJob | None = None,
+    stage: str = "first-pass",
+    beat: Callable[[], object] | None = None,
 ) -> BatchOutcome:
-    """First pass over a batch of raw files; deletes them once everything is recorded."""
+    """First pass over a batch of raw files; deletes them once everything is recorded.
+
+    Each file on its own: whatever goes wrong with one (even running out of memory or
+    stack) quarantines that file with a plain reason and the others go on. ``beat`` (the
+    job's heartbeat) is called between files.
+    """
     keys = deid_keys()
     out_dir = storage.ensure_root(settings.WORKING_ROOT) / str(case.pk)
     outcome = BatchOutcome()
@@ -148,7 +169,13 @@ def files_ingest(
     for path in paths:
         if not path.exists():  # already handled by an earlier run of this batch
             continue
-        result = first_pass(path, out_dir, keys=keys, pseudonym=case.pseudonym)
+        if beat is not None and path is not paths[0]:
+            beat()
+        try:
+            result = first_pass(path, out_dir, keys=keys, pseudonym=case.pseudonym)
+        except Exception as exc:  # MemoryError, RecursionError...: this file, not the batch
+            result = FirstPassResult(input=str(path), status=Status.QUARANTINED)
+            result.reasons.append(first_pass_failure(exc))
         if result.status is Status.QUARANTINED:
             try:
                 quarantine_file(

@@ -20,7 +20,13 @@ from pydicom.sequence import Sequence
 from pydicom.uid import BasicTextSRStorage, ImplicitVRLittleEndian
 
 from anonymizer.cli import main
-from anonymizer.integrity import IMAGE_SOP_CLASSES, UnreadableError, check_integrity
+from anonymizer.integrity import (
+    IMAGE_SOP_CLASSES,
+    MAX_SEQUENCE_DEPTH,
+    UnreadableError,
+    check_encoded,
+    check_integrity,
+)
 from anonymizer.keys import Keys
 from anonymizer.pipeline import Status, first_pass, read_dicom
 from anonymizer.verify import fingerprint, verify
@@ -271,3 +277,176 @@ def test_the_verifier_refuses_a_file_whose_value_runs_past_its_end() -> None:
     ), lines
     assert any(line.startswith("incomplete") and "SeriesInstanceUID" in line for line in lines)
     _assert_no_values("\n".join(lines))
+
+
+# -- sequences nested too deep: refused before pydicom recurses into them
+
+_CONTENT_SEQUENCE = 0x0040A730  # a sequence in the dictionary
+
+
+def _nested_items(depth: int, *, defined: bool, implicit: bool, vr: bytes = b"SQ") -> bytes:
+    """``depth`` sequences, each in the only item of the one outside it (built iteratively:
+    pydicom's own writer would recurse as deep)."""
+    tag = struct.pack("<HH", _CONTENT_SEQUENCE >> 16, _CONTENT_SEQUENCE & 0xFFFF)
+    head = tag if implicit else tag + vr + b"\0\0"
+    undefined = b"\xff\xff\xff\xff"
+    if not defined:
+        opening = head + undefined + b"\xfe\xff\x00\xe0" + undefined
+        closing = b"\xfe\xff\x0d\xe0\0\0\0\0" + b"\xfe\xff\xdd\xe0\0\0\0\0"
+        return opening * depth + closing * depth
+    inner = b""
+    for _ in range(depth):
+        item = b"\xfe\xff\x00\xe0" + struct.pack("<I", len(inner)) + inner
+        inner = head + struct.pack("<I", len(item)) + item
+    return inner
+
+
+def nested_sequences(depth: int, *, defined: bool = False, implicit: bool = False) -> bytes:
+    """A small CT with ``depth`` sequences nested in its Content Sequence, placed just
+    before the pixel data (defined or undefined lengths, explicit or implicit VR)."""
+    ds = dirty_ct(1, rows=16, columns=16)
+    if implicit:
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    data = to_bytes(ds)
+    at = data.rfind(b"\xe0\x7f\x10\x00")
+    return data[:at] + _nested_items(depth, defined=defined, implicit=implicit) + data[at:]
+
+
+def test_pydicom_alone_recurses_out_of_stack_on_deeply_nested_sequences() -> None:
+    """The bug this check exists for: 2,000 nested sequences end in a RecursionError."""
+    with pytest.raises(RecursionError):
+        pydicom.dcmread(pydicom.filebase.DicomBytesIO(nested_sequences(2000)))
+
+
+@pytest.mark.parametrize(
+    ("defined", "implicit"), [(False, False), (True, False), (False, True), (True, True)]
+)
+def test_sequences_nested_2000_deep_are_unreadable_with_the_depth(
+    defined: bool, implicit: bool
+) -> None:
+    data = nested_sequences(2000, defined=defined, implicit=implicit)
+    with pytest.raises(UnreadableError, match=r"^sequences are nested 2000 deep; at most 16"):
+        read_dicom(data)
+
+
+def test_nesting_is_refused_from_a_path_too(tmp_path: Path) -> None:
+    path = tmp_path / "nested.dcm"
+    path.write_bytes(nested_sequences(5000))
+    with pytest.raises(UnreadableError, match="nested 5000 deep"):
+        read_dicom(path)
+    path.unlink()  # the memory map was released: the file can go
+
+
+def test_sequences_hidden_in_un_elements_count_too() -> None:
+    """UN of undefined length, or UN whose tag is a sequence, is read as one (PS3.5 6.2.2)."""
+    ds = dirty_ct(1, rows=16, columns=16)
+    data = to_bytes(ds)
+    at = data.rfind(b"\xe0\x7f\x10\x00")
+    # An explicit UN whose items are encoded implicit VR little endian, as pydicom reads them.
+    inner = _nested_items(40, defined=True, implicit=True)
+    un = b"\x40\x00\x30\xa7UN\0\0" + struct.pack("<I", len(inner) - 8) + inner[8:]
+    with pytest.raises(UnreadableError, match="nested 40 deep"):
+        check_encoded(data[:at] + un + data[at:])
+
+
+def test_nesting_up_to_the_limit_reads() -> None:
+    ds = read_dicom(nested_sequences(MAX_SEQUENCE_DEPTH))
+    assert "PixelData" in ds and "ContentSequence" in ds
+    with pytest.raises(UnreadableError, match=f"nested {MAX_SEQUENCE_DEPTH + 1} deep"):
+        read_dicom(nested_sequences(MAX_SEQUENCE_DEPTH + 1, defined=True))
+
+
+def test_encapsulated_pixel_data_is_not_taken_for_nesting() -> None:
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    ds = dirty_ct(1, rows=16, columns=16)
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.PixelData = encapsulate([b"\xff\xd8" + b"\xfe\xff\x00\xe0" * 50 + b"\xff\xd9"] * 20)
+    ds["PixelData"].is_undefined_length = True
+    check_encoded(to_bytes(ds))
+
+
+def test_a_deflated_data_set_is_inflated_for_the_check() -> None:
+    import zlib
+
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    plain = nested_sequences(300)
+    meta_end = plain.find(b"\x08\x00\x05\x00")  # the data set starts after the file meta
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflater.compress(plain[meta_end:]) + deflater.flush()
+    at = plain.find(b"\x02\x00\x10\x00UI")  # the file meta's Transfer Syntax UID
+    (old,) = struct.unpack_from("<H", plain, at + 6)
+    uid = DeflatedExplicitVRLittleEndian.encode()
+    syntax = b"\x02\x00\x10\x00UI" + struct.pack("<H", len(uid)) + uid
+    data = plain[:at] + syntax + plain[at + 8 + old : meta_end] + body
+    with pytest.raises(UnreadableError, match="nested 300 deep"):
+        check_encoded(data)
+
+
+def test_real_objects_nest_well_under_the_limit() -> None:
+    """pydicom's own test files (RT plans and doses, SR, enhanced multi-frame, waveforms...)
+    nest at most 3 levels; every one passes the check."""
+    import pydicom.data
+
+    files = sorted((Path(pydicom.data.__file__).parent / "test_files").rglob("*.dcm"))
+    assert len(files) > 50
+    refused = []
+    for path in files:
+        try:
+            check_encoded(path.read_bytes())
+        except UnreadableError as exc:
+            refused.append(f"{path.name}: {exc}")
+    assert all("declares" in reason for reason in refused), refused  # truncated on purpose
+
+
+def test_a_length_of_4_gb_is_refused_before_pydicom_allocates_it(monkeypatch) -> None:
+    """pydicom asks the file for the declared length at once (and so allocates it): a
+    small file that declares 4 GB is refused from its bytes, pydicom never called."""
+    data = bytearray(to_bytes(dirty_ct(1, rows=16, columns=16)))
+    at = data.rfind(b"\xe0\x7f\x10\x00OW\0\0")
+    struct.pack_into("<I", data, at + 8, 0xFFFFFFF0)
+
+    def never(*args, **kwargs):
+        raise AssertionError("pydicom read the file")
+
+    monkeypatch.setattr(pydicom, "dcmread", never)
+    with pytest.raises(UnreadableError) as caught:
+        read_dicom(bytes(data))
+    assert str(caught.value) == (
+        "the value of (7FE0,0010) PixelData declares 4294967280 bytes "
+        f"but the file ends after {len(data) - at - 12}"
+    )
+
+
+def test_a_huge_length_inside_a_sequence_read_from_the_file_is_refused_with_its_path() -> None:
+    ds = dirty_ct(1, rows=16, columns=16)
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
+    ref.add_new(0x00081160, "IS", "7")
+    ds.ReferencedPerformedProcedureStepSequence = Sequence([ref])
+    # Undefined length: pydicom reads the items straight from the file, not from a value.
+    ds["ReferencedPerformedProcedureStepSequence"].is_undefined_length = True
+    data = _overrun(to_bytes(ds), b"\x08\x00\x60\x11IS", 60000)
+    with pytest.raises(
+        UnreadableError, match=r"^the value of \(0008,1111\).* item 1 > \(0008,1160\)"
+    ):
+        check_encoded(data)
+
+
+def test_an_image_too_large_to_check_is_refused_before_decoding(tmp_path):
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    from anonymizer.pipeline import read_dicom
+    from tests.anonymizer.dirty import dirty_ct, write
+
+    ds = dirty_ct(1, rows=32, columns=32)
+    ds.Rows = ds.Columns = 9000  # 81 megapixels, declared by a small compressed file
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+    ds.PixelData = encapsulate([b"\xff\xd8\xff\xd9"])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    with pytest.raises(UnreadableError, match="81 megapixels"):
+        read_dicom(write(ds, tmp_path / "huge.dcm"))
