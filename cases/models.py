@@ -57,6 +57,13 @@ class Case(models.Model):
     # What the second pass did (profile.describe()), stored at publish.
     deidentification = models.JSONField(default=dict, blank=True)
     publish_error = models.TextField(blank=True)
+    # The current publish request: a token naming it (its files live under
+    # PUBLISHED_ROOT/<case>/<token>/), when it was asked for, and the worker's last sign of
+    # life while it runs (null until a worker starts it). The sweeper ends a request whose
+    # worker stopped or that no worker took (teachingfile/sweeper.py).
+    publish_attempt = models.CharField(max_length=32, blank=True)
+    publish_requested_at = models.DateTimeField(null=True, blank=True)
+    publish_heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -196,6 +203,12 @@ class ImportJob(models.Model):
     quarantined = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # The worker's last sign of life (retrieve progress, a batch of the first pass); the
+    # sweeper re-runs or ends a job silent for too long (teachingfile/sweeper.py).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # How many times the job was started again after its worker stopped or its message was
+    # lost (bounded by STUCK_MAX_ATTEMPTS); also names the run that owns the retrieval.
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)

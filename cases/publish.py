@@ -7,18 +7,28 @@ only verified files are written. The case becomes PUBLISHED in one transaction o
 every instance passed; otherwise the files written in this attempt are deleted, the
 failing instances go to quarantine with the verifier's reasons, and the case stays a
 draft with the reason on its page.
+
+Each request is one attempt, named by a token on the case (``publish_attempt``), run at
+most once: its run claims it, beats a heartbeat per instance, writes under
+``PUBLISHED_ROOT/<case>/<token>/``, and moves the case on only while the case is still
+PUBLISHING under that token (checked with the case locked at every transition). A run
+that dies is ended by the sweeper (``case_publish_stop``, teachingfile/sweeper.py): its
+files are deleted and the case goes back to draft with the reason (ADR 0007).
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from anonymizer.pipeline import Status, second_pass
@@ -30,6 +40,9 @@ from cases import freetext, review, storage
 from cases.ingest import deid_keys, quarantine_file, quarantine_store
 from cases.models import Case, Instance, QuarantineItem
 from cases.services import audit_record
+from teachingfile.dbretry import retry_on_lock
+
+log = logging.getLogger(__name__)
 
 # What the author confirms before publishing (from the source documents).
 CHECKLIST = {
@@ -83,7 +96,15 @@ def case_publish_request(
     case.status = Case.Status.PUBLISHING
     case.publish_error = ""
     case.publish_checklist = {**checklist, "confirmed_at": timezone.now().isoformat()}
-    case.save(update_fields=["status", "publish_error", "publish_checklist", "updated_at"])
+    case.publish_attempt = secrets.token_hex(8)
+    case.publish_requested_at = timezone.now()
+    case.publish_heartbeat_at = None  # no worker has started it yet
+    case.save(
+        update_fields=[
+            "status", "publish_error", "publish_checklist", "publish_attempt",
+            "publish_requested_at", "publish_heartbeat_at", "updated_at",
+        ]
+    )  # fmt: skip
     audit_record(actor=by, action="case.publish.request", case=case)
     if enqueue:
         from cases.tasks import publish_task
@@ -141,25 +162,87 @@ class _Done:
     path: Path
 
 
+class _Superseded(Exception):
+    """This attempt no longer owns the case: the sweeper ended it (or it was published)."""
+
+
+def publish_attempt_dirs(case_id: int, attempt: str) -> tuple[Path, Path]:
+    """Where an attempt writes: its published files, and its staging folder (same file
+    system, so a verified file is renamed into place; never referenced by the database)."""
+    root = storage.ensure_root(settings.PUBLISHED_ROOT)
+    return root / str(case_id) / attempt, root / ".staging" / str(case_id) / attempt
+
+
+def publish_attempt_clean(*, case_id: int, attempt: str) -> None:
+    """Delete everything an attempt wrote (it did not publish the case)."""
+    for folder in publish_attempt_dirs(case_id, attempt):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _owned(case_id: int, attempt: str) -> Case | None:
+    """The case, locked, if it is still PUBLISHING under this attempt (inside a transaction)."""
+    return (
+        Case.objects.select_for_update()
+        .filter(pk=case_id, status=Case.Status.PUBLISHING, publish_attempt=attempt)
+        .first()
+    )
+
+
+def _publish_claim(case_id: int) -> Case | None:
+    """Start the run of the current request: once only, only while PUBLISHING."""
+    case = Case.objects.select_for_update().get(pk=case_id)
+    if case.status != Case.Status.PUBLISHING or case.publish_heartbeat_at is not None:
+        return None  # published already, back to draft, or a run already started
+    case.publish_attempt = case.publish_attempt or secrets.token_hex(8)
+    case.publish_heartbeat_at = timezone.now()
+    case.save(update_fields=["publish_attempt", "publish_heartbeat_at"])
+    return case
+
+
+def _publish_beat(case_id: int, attempt: str) -> None:
+    """The worker is alive and still owns the attempt; else stop (``_Superseded``)."""
+    beat = Case.objects.filter(pk=case_id, status=Case.Status.PUBLISHING, publish_attempt=attempt)
+    if not retry_on_lock(lambda: beat.update(publish_heartbeat_at=timezone.now()) > 0):
+        raise _Superseded
+
+
 def case_publish_run(case_id: int) -> Case:
-    """The second pass over every instance of a PUBLISHING case (idempotent)."""
-    case = Case.objects.get(pk=case_id)
-    if case.status != Case.Status.PUBLISHING:
-        return case
+    """The second pass over every instance of a PUBLISHING case (idempotent: a task
+    delivered again for a case already published, or whose run already started, does
+    nothing; a run that died is the sweeper's to end)."""
+    case = retry_on_lock(lambda: _publish_claim(case_id), what=f"case {case_id}: start publishing")
+    if case is None:
+        return Case.objects.get(pk=case_id)
+    attempt = case.publish_attempt
+    try:
+        return _publish_attempt(case, attempt)
+    except _Superseded:
+        publish_attempt_clean(case_id=case_id, attempt=attempt)
+        return Case.objects.get(pk=case_id)
+    except Exception as exc:
+        publish_attempt_clean(case_id=case_id, attempt=attempt)
+        # The exception's text may quote file contents: name its type only.
+        reason = f"Publishing stopped on an unexpected error ({type(exc).__name__}); publish again."
+        try:
+            case_publish_stop(case_id=case_id, attempt=attempt, reason=reason)
+        except OperationalError:  # the database stayed locked: the sweeper ends it
+            log.exception("case %s: could not record that publishing stopped", case_id)
+        raise
+
+
+def _publish_attempt(case: Case, attempt: str) -> Case:
     unreviewed = review.images_to_review(case=case)
     if unreviewed:  # an edit landed after the request: back to the author
-        Case.objects.filter(pk=case.pk, status=Case.Status.PUBLISHING).update(
-            status=Case.Status.DRAFT,
-            publish_error=f"{len(unreviewed)} image(s) changed after publishing was requested "
+        case_publish_stop(
+            case_id=case.pk,
+            attempt=attempt,
+            reason=f"{len(unreviewed)} image(s) changed after publishing was requested "
             "and need review again; nothing was published.",
-            updated_at=timezone.now(),
         )
         case.refresh_from_db()
         return case
     keys = deid_keys()
-    out_dir = storage.ensure_root(settings.PUBLISHED_ROOT) / str(case.pk)
-    # Same file system as the published files (rename), never referenced by the database.
-    staging = storage.ensure_root(settings.PUBLISHED_ROOT) / ".staging" / str(case.pk)
+    out_dir, staging = publish_attempt_dirs(case.pk, attempt)
     done: list[_Done] = []
     failures: list[tuple[Instance, list[str]]] = []
     gate: dict[int, list[dict[str, Any]]] = {}  # where the final check found text marks
@@ -170,6 +253,7 @@ def case_publish_run(case_id: int) -> Case:
     )
     gated = residual_gate_sample(instances)
     for instance in instances:
+        _publish_beat(case.pk, attempt)
         result = second_pass(
             storage.resolve_inside(settings.WORKING_ROOT, instance.working_file),
             out_dir,
@@ -190,8 +274,11 @@ def case_publish_run(case_id: int) -> Case:
             gate[instance.pk] = review.gate_regions_clean(result.regions)
     shutil.rmtree(staging, ignore_errors=True)
     if failures:
-        return _publish_failed(case, done, failures, gate)
-    with transaction.atomic():
+        return _publish_failed(case, attempt, done, failures, gate)
+
+    def switch() -> None:
+        if _owned(case.pk, attempt) is None:
+            raise _Superseded
         for item in done:
             Instance.objects.filter(pk=item.instance.pk).update(
                 status=Instance.Status.PUBLISHED,
@@ -199,19 +286,43 @@ def case_publish_run(case_id: int) -> Case:
                 gate_regions=[],
             )
         _quarantine_resolve(case, [item.instance for item in done])
-        Case.objects.filter(pk=case.pk, status=Case.Status.PUBLISHING).update(
+        Case.objects.filter(pk=case.pk).update(
             status=Case.Status.PUBLISHED,
             published_at=timezone.now(),
             deidentification=_description(),
             updated_at=timezone.now(),
         )
         audit_record(actor=None, action="case.publish", case=case, detail={"instances": len(done)})
+
+    retry_on_lock(switch, what=f"case {case.pk}: publish")
     case.refresh_from_db()
     return case
 
 
+def case_publish_stop(
+    *, case_id: int, attempt: str, reason: str, only_if: Callable[[Case], bool] | None = None
+) -> bool:
+    """Put a case back to draft with ``reason``, only while it is still PUBLISHING under
+    ``attempt`` (a published case, or a newer request, is never touched) and, with
+    ``only_if``, while the locked case still satisfies it. Deleting the attempt's files is
+    the caller's part. True when the case went back to draft."""
+
+    def stop() -> bool:
+        case = _owned(case_id, attempt)
+        if case is None or (only_if is not None and not only_if(case)):
+            return False
+        Case.objects.filter(pk=case_id).update(
+            status=Case.Status.DRAFT, publish_error=reason, updated_at=timezone.now()
+        )
+        audit_record(actor=None, action="case.publish.stopped", case=case)
+        return True
+
+    return retry_on_lock(stop, what=f"case {case_id}: stop publishing")
+
+
 def _publish_failed(
     case: Case,
+    attempt: str,
     done: list[_Done],
     failures: list[tuple[Instance, list[str]]],
     gate: dict[int, list[dict[str, Any]]],
@@ -219,9 +330,11 @@ def _publish_failed(
     """No half-published case: remove this attempt's files, quarantine what failed (one
     open item per image: a retry replaces the earlier one) and keep where the final
     check found text-like marks, for the editor to show."""
-    for item in done:
-        item.path.unlink(missing_ok=True)
-    with transaction.atomic():
+    publish_attempt_clean(case_id=case.pk, attempt=attempt)
+
+    def record() -> None:
+        if _owned(case.pk, attempt) is None:
+            raise _Superseded
         Instance.objects.filter(pk__in=[item.instance.pk for item in done]).update(gate_regions=[])
         for instance, reasons in failures:
             Instance.objects.filter(pk=instance.pk).update(gate_regions=gate.get(instance.pk, []))
@@ -241,6 +354,8 @@ def _publish_failed(
         )
         audit_record(actor=None, action="case.publish.failed", case=case,
                      detail={"failed": len(failures)})  # fmt: skip
+
+    retry_on_lock(record, what=f"case {case.pk}: publish failed")
     case.refresh_from_db()
     return case
 

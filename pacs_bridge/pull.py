@@ -9,12 +9,20 @@
 4. Hand the files to the first pass in batches (``dispatch``: Celery tasks, or inline for
    the ``pacs_pull`` command). The last batch to finish closes the job.
 
-Original UIDs live in ``job.request`` only while the job needs them (to retrieve, and to
-fetch missing instances); the job page never shows them.
+Original UIDs live in ``job.request`` only while the job needs them (to retrieve, to
+fetch missing instances, to retry a failed job for ``RETRY_KEEP_SECONDS``); the job page
+never shows them.
+
+Nothing stays stuck (ADR 0007): the worker writes a heartbeat as it goes; a task delivered
+again, or started again by the sweeper (teachingfile/sweeper.py), takes the job over only
+when its heartbeat is stale, and the run that retrieves owns the job by its ``attempts``
+number, so a run that was given up on can no longer move the job on. Short database
+locks are waited out (teachingfile/dbretry.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -22,16 +30,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError
 from django.utils import timezone
 
 from cases import storage
+from cases.heartbeat import ACTIVE_JOB_STATUSES, is_stale, job_heartbeat
 from cases.ingest import files_ingest
 from cases.models import ImportJob
 from pacs_bridge.dicom import scu
 from pacs_bridge.dicom.errors import PacsError
 from pacs_bridge.dicom.spool import Spool
 from pacs_bridge.models import PacsNode
+from teachingfile.dbretry import is_lock_error, retry_on_lock
 
 log = logging.getLogger(__name__)
 
@@ -76,30 +86,90 @@ class ListenerDown(PacsError):
     pass
 
 
-def _update(job_id: int, **fields: object) -> None:
-    ImportJob.objects.filter(pk=job_id).update(updated_at=timezone.now(), **fields)
-
-
-def job_fail(job_id: int, message: str) -> None:
-    """Mark a job failed (a finished job stays as it is) and delete its raw files:
-    a retry pulls them again, and nothing with PHI is left waiting for nobody."""
-    ImportJob.objects.filter(pk=job_id).exclude(
-        status__in=(ImportJob.Status.DONE, ImportJob.Status.INCOMPLETE)
-    ).update(
-        status=ImportJob.Status.FAILED,
-        message=message,
-        finished_at=timezone.now(),
-        updated_at=timezone.now(),
+def _update_owned(job_id: int, attempt: int, **fields: object) -> bool:
+    """Write to a retrieving job only while this run (``attempt``) still owns it."""
+    now = timezone.now()
+    return retry_on_lock(
+        lambda: (
+            ImportJob.objects.filter(
+                pk=job_id, status=ImportJob.Status.RETRIEVING, attempts=attempt
+            ).update(updated_at=now, heartbeat_at=now, **fields)
+            > 0
+        ),
+        what=f"import {job_id}",
     )
-    for path in job_dir(job_id).glob("*"):
+
+
+def retry_request(request: dict[str, object]) -> dict[str, object]:
+    """What "retry" needs of a failed job's request (and nothing else)."""
+    return {k: request[k] for k in ("study", "series", "instances") if k in request}
+
+
+def job_files_remove(job_id: int) -> None:
+    """Delete the raw files of a job that ended: nothing with PHI waits for nobody."""
+    folder = storage.ensure_root(settings.INCOMING_ROOT) / "jobs" / str(job_id)
+    if not folder.is_dir():
+        return
+    for path in folder.glob("*"):
         path.unlink(missing_ok=True)
+    # Not empty: a run that was given up on still writes into it (the sweeper's next go).
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def job_fail(job_id: int, message: str, *, attempt: int | None = None) -> bool:
+    """End a job that is still running as failed with ``message`` (a sentence a person
+    can act on), delete its raw files and keep of its request only what a retry needs
+    (a retry pulls the files again). With ``attempt``, only while that run owns the job.
+    A finished job stays as it is. True when this call failed the job."""
+
+    def fail() -> bool:
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status not in ACTIVE_JOB_STATUSES:
+            return False
+        if attempt is not None and job.attempts != attempt:
+            return False
+        job.status = ImportJob.Status.FAILED
+        job.message = message
+        job.request = retry_request(job.request)
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "message", "request", "finished_at", "updated_at"])
+        return True
+
+    failed = retry_on_lock(fail, what=f"import {job_id}: fail")
+    if failed or not ImportJob.objects.filter(pk=job_id, status__in=ACTIVE_JOB_STATUSES).exists():
+        job_files_remove(job_id)
+    return failed
+
+
+def stopped_reason(stage: str, runs: int) -> str:
+    """Why the sweeper (or a task delivered again) ended a job whose worker kept stopping."""
+    if stage == ImportJob.Status.QUEUED:
+        return (
+            f"No worker started this import ({runs} tries). Check that the worker is "
+            "running (the run command starts one), then retry."
+        )
+    done = (
+        "The images received so far were deleted"
+        if stage == ImportJob.Status.RETRIEVING
+        else "The images not yet de-identified were deleted; those already in the case stay"
+    )
+    doing = "retrieving" if stage == ImportJob.Status.RETRIEVING else "de-identifying"
+    return (
+        f"The import stopped while {doing} {runs} times: its worker stopped (killed, out of "
+        f"memory or restarted). {done}. Retry it; if it stops again, ask an admin to look "
+        "at the worker's log."
+    )
 
 
 class _ProgressWriter:
-    """Writes C-MOVE/C-GET progress to the job, at most twice a second."""
+    """Writes C-MOVE/C-GET progress (and so the heartbeat) to the job, at most twice a
+    second, while this run owns the job. A locked database skips a write: progress is
+    never worth holding up the association."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, attempt: int) -> None:
         self.job_id = job_id
+        self.attempt = attempt
         self.last = 0.0
 
     def __call__(self, progress: scu.Progress) -> None:
@@ -107,16 +177,26 @@ class _ProgressWriter:
         if now - self.last < PROGRESS_EVERY_SECONDS:
             return
         self.last = now
-        _update(
-            self.job_id,
-            remaining=progress.remaining or 0,
-            completed=progress.completed,
-            failed=progress.failed,
-            warning=progress.warning,
-        )
+        try:
+            ImportJob.objects.filter(
+                pk=self.job_id, status=ImportJob.Status.RETRIEVING, attempts=self.attempt
+            ).update(
+                remaining=progress.remaining or 0,
+                completed=progress.completed,
+                failed=progress.failed,
+                warning=progress.warning,
+                heartbeat_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+        except OperationalError as exc:
+            if not is_lock_error(exc):
+                raise
+            log.warning("import %s: progress not written, the database is locked", self.job_id)
 
 
-def _expected(node: scu.Node, study: str, series: list[str]) -> dict[str, set[str] | int | None]:
+def _expected(
+    node: scu.Node, study: str, series: list[str], beat: Callable[[], object]
+) -> dict[str, set[str] | int | None]:
     """What each series should hold: its SOP Instance UIDs, else a count, else None.
 
     Some PACS answer no IMAGE-level C-FIND, or leave the counts out: cope with both.
@@ -124,6 +204,7 @@ def _expected(node: scu.Node, study: str, series: list[str]) -> dict[str, set[st
     counts = {m.series_instance_uid: m.number_of_instances for m in scu.find_series(node, study)}
     expected: dict[str, set[str] | int | None] = {}
     for uid in series:
+        beat()
         try:
             instances = scu.find_instances(node, study, uid)
         except PacsError:
@@ -136,7 +217,7 @@ def _retrieve(
     job: ImportJob, node: scu.Node, study: str, series: list[str], instances: dict[str, list[str]]
 ) -> scu.RetrieveResult:
     """One C-MOVE/C-GET for the series, or one per series for single instances."""
-    progress = _ProgressWriter(job.pk)
+    progress = _ProgressWriter(job.pk, job.attempts)
     use_get = job.pacs_node is not None and job.pacs_node.retrieve_method == "c-get"
     if not use_get:
         try:
@@ -152,6 +233,7 @@ def _retrieve(
         status=0, completed=0, failed=0, warning=0, failed_sop_instance_uids=[]
     )
     for series_uids, sop_uids in calls:
+        job_heartbeat(job.pk, attempt=job.attempts)
         if use_get:
             result = scu.get(node, spool=spool(), study_instance_uid=study,
                              series_instance_uids=series_uids, sop_instance_uids=sop_uids,
@@ -182,27 +264,67 @@ def _claim(job_id: int, series: Iterable[str]) -> list[Path]:
     return sorted(set(claimed) | set(target.glob("*.dcm")))
 
 
-def pull_run(job_id: int, *, dispatch: Dispatch) -> None:
-    """Retrieve what the job asks for and hand it to the first pass (idempotent)."""
-    with transaction.atomic():
-        job = (
-            ImportJob.objects.select_for_update(of=("self",))
-            .select_related("pacs_node")
-            .get(pk=job_id)
-        )
-        if job.status == ImportJob.Status.PROCESSING:
-            # Re-delivered after the worker died between retrieving and handing over:
-            # hand over what is still waiting (batches skip files already done).
-            _dispatch_waiting(job_id, dispatch)
-            return
-        if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RETRIEVING):
-            return  # finished: a re-delivered task does nothing twice
+def _job_claim(job_id: int) -> tuple[str, ImportJob]:
+    """Take the job for this run: ("run", job) with the job RETRIEVING (or PROCESSING: hand
+    over what waits), ("skip", job) when there is nothing for this run to do (the job
+    ended, or another worker is on it: its heartbeat is fresh, and if that worker dies the
+    sweeper starts the job again), ("exhausted", job) when its workers stopped too often."""
+    job = (
+        ImportJob.objects.select_for_update(of=("self",)).select_related("pacs_node").get(pk=job_id)
+    )
+    if job.status not in ACTIVE_JOB_STATUSES:
+        return "skip", job  # finished: a re-delivered task does nothing twice
+    if job.status == ImportJob.Status.QUEUED:
         job.status = ImportJob.Status.RETRIEVING
         job.message = ""
-        job.save(update_fields=["status", "message", "updated_at"])
-    if job.pacs_node is None:
-        job_fail(job_id, "The PACS node of this import no longer exists.")
+    else:
+        if not is_stale(job.heartbeat_at or job.updated_at, settings.STUCK_AFTER_SECONDS):
+            return "skip", job
+        # Delivered again after its worker died: this run takes the job over.
+        if job.attempts >= settings.STUCK_MAX_ATTEMPTS:
+            return "exhausted", job
+        job.attempts += 1
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["status", "message", "attempts", "heartbeat_at", "updated_at"])
+    return "run", job
+
+
+def pull_run(job_id: int, *, dispatch: Dispatch) -> None:
+    """Retrieve what the job asks for and hand it to the first pass (idempotent: a task
+    delivered again, or started again by the sweeper, picks up where the job stands)."""
+    verdict, job = retry_on_lock(lambda: _job_claim(job_id), what=f"import {job_id}: start")
+    if verdict == "exhausted":
+        job_fail(job_id, stopped_reason(job.status, job.attempts + 1))
         return
+    if verdict == "skip":
+        return
+    if job.status == ImportJob.Status.PROCESSING:
+        # Re-delivered after the worker died between retrieving and handing over:
+        # hand over what is still waiting (batches skip files already done).
+        dispatch_waiting(job_id, dispatch)
+        return
+    try:
+        handed_over = _pull_retrieve(job)
+    except Exception as exc:
+        # The exception's text may quote file contents: name its type only.
+        message = f"The import stopped on an unexpected error ({type(exc).__name__}); retry it."
+        try:
+            job_fail(job_id, message, attempt=job.attempts)
+        except OperationalError:  # the database stayed locked: the sweeper ends the job
+            log.exception("import %s: could not record its failure", job_id)
+        raise
+    if handed_over:
+        # A failure from here on leaves the job PROCESSING with its files in place: a task
+        # delivered again or the sweeper hands them over.
+        dispatch_waiting(job_id, dispatch)
+
+
+def _pull_retrieve(job: ImportJob) -> bool:
+    """Steps 1-3 for a job this run owns; True once it is PROCESSING with its files."""
+    job_id, attempt = job.pk, job.attempts
+    if job.pacs_node is None:
+        job_fail(job_id, "The PACS node of this import no longer exists.", attempt=attempt)
+        return False
     spool().discard_older_than(SPOOL_MAX_AGE_SECONDS)  # unsolicited or unclaimed files
     node = node_for(job.pacs_node)
     request = job.request
@@ -215,13 +337,20 @@ def pull_run(job_id: int, *, dispatch: Dispatch) -> None:
         else:
             if not series:
                 series = [m.series_instance_uid for m in scu.find_series(node, study)]
-            expected = _expected(node, study, series)
+            expected = _expected(
+                node, study, series, lambda: job_heartbeat(job_id, attempt=attempt)
+            )
         total = sum(len(e) if isinstance(e, set) else (e or 0) for e in expected.values())
-        _update(job_id, expected=total or None, remaining=total)
+        if not _update_owned(job_id, attempt, expected=total or None, remaining=total):
+            _given_up(job_id, series)
+            return False
         result = _retrieve(job, node, study, series, instances)
     except PacsError as exc:
-        job_fail(job_id, exc.message)
-        return
+        job_fail(job_id, exc.message, attempt=attempt)
+        return False
+    if not job_heartbeat(job_id, attempt=attempt):
+        _given_up(job_id, series)
+        return False
 
     files = _claim(job_id, series)
     names = {p.stem for p in files}
@@ -240,8 +369,9 @@ def pull_run(job_id: int, *, dispatch: Dispatch) -> None:
             f"{n_missing or short} of {total} images did not arrive "
             f"(the PACS reported {result.failed} failed, {result.warning} with warnings)."
         )
-    _update(
+    moved = _update_owned(
         job_id,
+        attempt,
         status=ImportJob.Status.PROCESSING,
         remaining=0,
         completed=result.completed,
@@ -251,16 +381,29 @@ def pull_run(job_id: int, *, dispatch: Dispatch) -> None:
         message=message,
         request={"study": study, "series": series, "missing": missing},
     )
-    _dispatch_waiting(job_id, dispatch)
+    if not moved:
+        _given_up(job_id, series)
+    return moved
 
 
-def _dispatch_waiting(job_id: int, dispatch: Dispatch) -> None:
+def _given_up(job_id: int, series: Iterable[str]) -> None:
+    """This run no longer owns the job. If the job ended (the sweeper failed it), the
+    files it received are this run's to delete; if another run took it over, they are
+    left for that run to claim."""
+    if ImportJob.objects.filter(pk=job_id, status__in=ACTIVE_JOB_STATUSES).exists():
+        return
+    _claim(job_id, series)
+    job_files_remove(job_id)
+
+
+def dispatch_waiting(job_id: int, dispatch: Dispatch) -> None:
     """Hand the job's received files to the first pass in batches (or close the job)."""
     files = sorted(job_dir(job_id).glob("*.dcm"))
     relative = [str(p.relative_to(settings.INCOMING_ROOT)) for p in files]
     if not relative:
         job_close(job_id)
         return
+    job_heartbeat(job_id)
     for start in range(0, len(relative), BATCH_SIZE):
         dispatch(job_id, relative[start : start + BATCH_SIZE])
 
@@ -268,14 +411,19 @@ def _dispatch_waiting(job_id: int, dispatch: Dispatch) -> None:
 def batch_run(job_id: int, relative_paths: list[str]) -> None:
     """First pass over one batch of a job's files; the last batch closes the job."""
     job = ImportJob.objects.select_related("case").get(pk=job_id)
+    if job.status != ImportJob.Status.PROCESSING:
+        return  # the job ended (its raw files went with it) or was never handed over
+    job_heartbeat(job_id)
     paths = [storage.resolve_inside(settings.INCOMING_ROOT, p) for p in relative_paths]
-    files_ingest(case=job.case, paths=paths, job=job)
+    files_ingest(case=job.case, paths=paths, job=job, beat=lambda: job_heartbeat(job_id))
+    job_heartbeat(job_id)
     job_close(job_id)
 
 
 def job_close(job_id: int) -> None:
     """Close the job once no received file is left to process."""
-    with transaction.atomic():
+
+    def close() -> None:
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != ImportJob.Status.PROCESSING:
             return
@@ -287,3 +435,5 @@ def job_close(job_id: int) -> None:
         job.request = {"study": job.request["study"], "missing": missing} if missing else {}
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "request", "finished_at", "updated_at"])
+
+    retry_on_lock(close, what=f"import {job_id}: close")

@@ -58,10 +58,20 @@ def _check_can_import(job: ImportJob) -> None:
         raise ValueError("The case is no longer a draft: start a new case to import into.")
 
 
+TOO_OLD_TO_RETRY = (
+    "This import ended too long ago to be retried (what it asked for is no longer kept): "
+    "start a new import from the search."
+)
+
+
 def import_retry(*, job: ImportJob, by: AbstractBaseUser) -> ImportJob:
     """A failed job again, with the same request."""
-    if job.status != ImportJob.Status.FAILED or not job.request:
+    if job.status != ImportJob.Status.FAILED:
         raise ValueError("Only a failed import can be retried.")
+    if job.source != ImportJob.Source.PACS:
+        raise ValueError("Add the files again on the case page.")
+    if not job.request.get("study"):
+        raise ValueError(TOO_OLD_TO_RETRY)
     _check_can_import(job)
     return import_start(
         author=by,
@@ -76,7 +86,9 @@ def import_retry(*, job: ImportJob, by: AbstractBaseUser) -> ImportJob:
 def import_fetch_missing(*, job: ImportJob, by: AbstractBaseUser) -> ImportJob:
     """A new job for exactly the instances that did not arrive."""
     missing = job.request.get("missing") or {}
-    if job.status != ImportJob.Status.INCOMPLETE or not missing:
+    if job.status == ImportJob.Status.INCOMPLETE and not missing:
+        raise ValueError(TOO_OLD_TO_RETRY)
+    if job.status != ImportJob.Status.INCOMPLETE:
         raise ValueError("Nothing is missing from this import.")
     _check_can_import(job)
     return import_start(

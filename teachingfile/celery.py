@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "teachingfile.settings")
 app = Celery("teachingfile")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The sweeper's periodic task (beat schedule: CELERY_BEAT_SCHEDULE in settings).
+app.autodiscover_tasks(["teachingfile"], related_name="sweeper")
