@@ -31,7 +31,8 @@ class StudySearchForm(forms.Form):
 
 class ImportForm(forms.Form):
     node = forms.ModelChoiceField(PacsNode.objects.filter(enabled=True))
-    study = forms.CharField(max_length=64)
+    # The search result's server-side token, never the original Study Instance UID.
+    token = forms.CharField(max_length=64)
     series = forms.MultipleChoiceField(required=False)  # choices set from the PACS answer
     case = forms.ModelChoiceField(Case.objects.none(), required=False, empty_label="A new case")
 

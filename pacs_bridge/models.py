@@ -1,5 +1,6 @@
 """PACS nodes an admin configures, to query and pull from."""
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
@@ -36,3 +37,25 @@ class PacsNode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.ae_title}@{self.host}:{self.port})"
+
+
+class SearchToken(models.Model):
+    """One study of an author's PACS search, opened later through an opaque token.
+
+    The sessions hold nothing from the PACS: the original Study Instance UID stays on the
+    server, Fernet-encrypted with the re-identification key, for a few hours
+    (``PACS_SEARCH_TOKEN_TTL``); only its author can open it (pacs_bridge.search_tokens).
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    node = models.ForeignKey(PacsNode, on_delete=models.CASCADE)
+    study_ciphertext = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "PACS search token"
+
+    def __str__(self) -> str:
+        return f"search token of {self.user_id} on {self.node_id}"

@@ -1,7 +1,5 @@
 """Author-facing PACS pages: search, choose series, follow the import."""
 
-import secrets
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,20 +7,19 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import permission_required
 from cases.models import ImportJob
-from pacs_bridge import selectors, services
+from pacs_bridge import search_tokens, selectors, services
 from pacs_bridge.dicom import scu
 from pacs_bridge.dicom.errors import PacsError
 from pacs_bridge.forms import ImportForm, StudySearchForm
 from pacs_bridge.models import PacsNode
 from pacs_bridge.pull import node_for
 
-_SESSION_KEY = "pacs_studies"
-
 
 @permission_required("cases.author_case")
 def search(request: HttpRequest) -> HttpResponse:
     """Search by POST, so that names and IDs stay out of URLs, history and access logs;
-    each match is opened through an opaque token kept in the session."""
+    each match is opened through an opaque server-side token (the session holds nothing
+    from the PACS)."""
     form = StudySearchForm(request.POST or None)
     studies, error = None, ""
     if request.method == "POST" and form.is_valid():
@@ -41,9 +38,12 @@ def search(request: HttpRequest) -> HttpResponse:
         except PacsError as exc:
             error = exc.message
         else:
-            tokens = {secrets.token_urlsafe(12): m.study_instance_uid for m in matches}
-            request.session[_SESSION_KEY] = tokens
-            studies = [(token, m) for (token, _), m in zip(tokens.items(), matches, strict=True)]
+            tokens = search_tokens.search_tokens_issue(
+                user=request.user,
+                node=data["node"],
+                study_instance_uids=[m.study_instance_uid for m in matches],
+            )
+            studies = list(zip(tokens, matches, strict=True))
     return render(
         request,
         "pacs_bridge/search.html",
@@ -54,7 +54,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @permission_required("cases.author_case")
 def study(request: HttpRequest, node_id: int, token: str) -> HttpResponse:
     node = get_object_or_404(PacsNode, pk=node_id, enabled=True)
-    study_uid = request.session.get(_SESSION_KEY, {}).get(token)
+    study_uid = search_tokens.search_token_resolve(user=request.user, node=node, token=token)
     if study_uid is None:
         messages.error(request, "That search result has expired: search again.")
         return redirect("pacs_bridge:search")
@@ -64,7 +64,7 @@ def study(request: HttpRequest, node_id: int, token: str) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("pacs_bridge:search")
     form = ImportForm(
-        initial={"node": node.pk, "study": study_uid},
+        initial={"node": node.pk, "token": token},
         author=request.user,
         series_choices=[(s.series_instance_uid, s.series_instance_uid) for s in series],
     )
@@ -83,10 +83,16 @@ def import_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose the series to import.")
         return redirect("pacs_bridge:search")
     data = form.cleaned_data
+    study_uid = search_tokens.search_token_resolve(
+        user=request.user, node=data["node"], token=data["token"]
+    )
+    if study_uid is None:
+        messages.error(request, "That search result has expired: search again.")
+        return redirect("pacs_bridge:search")
     job = services.import_start(
         author=request.user,
         node=data["node"],
-        study_instance_uid=data["study"],
+        study_instance_uid=study_uid,
         series_instance_uids=data["series"],
         case=data["case"],
     )

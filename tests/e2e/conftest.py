@@ -1,4 +1,8 @@
-"""Playwright with Debian's Chromium (`playwright install` cannot download here)."""
+"""Playwright with Debian's Chromium (`playwright install` cannot download here).
+
+Every browser test also fails on any Content-Security-Policy violation: the pages,
+the viewer and the editor must work under the policy in settings.
+"""
 
 import os
 from pathlib import Path
@@ -42,3 +46,43 @@ def sign_in(page, live_server):
         page.get_by_role("button", name="Sign in").click()
 
     return sign_in
+
+
+# Each page reports every CSP violation (``securitypolicyviolation`` event) to the console;
+# Chromium also logs a console error of its own for each refusal.
+_REPORT_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`
+    + ` at ${e.sourceFile || ''}:${e.lineNumber || 0}`);
+});
+"""
+
+
+def _is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation:") or "Content Security Policy" in text
+
+
+@pytest.fixture
+def csp_violations(request) -> list[str]:
+    """The CSP violations seen so far in this test's browser context (tests may clear
+    the list after causing one on purpose)."""
+    seen: list[str] = []
+    if "page" not in request.fixturenames:
+        return seen
+    context = request.getfixturevalue("context")
+    context.add_init_script(_REPORT_VIOLATIONS)
+    context.on(
+        "console",
+        lambda message: _is_csp_violation(message.text) and seen.append(message.text),
+    )
+    return seen
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request, csp_violations):
+    yield
+    if csp_violations:
+        pytest.fail(
+            "Content-Security-Policy violations:\n" + "\n".join(dict.fromkeys(csp_violations)),
+            pytrace=False,
+        )

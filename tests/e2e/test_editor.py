@@ -15,7 +15,9 @@ from tests.anonymizer.dirty import us_cine_with_name, write
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 ROWS, COLUMNS = 240, 320
-READY = "window.__editorReady === true || (window.__editorErrors || []).length > 0"
+# A function, not an expression: Playwright polls an expression with eval(), which the
+# Content-Security-Policy refuses.
+READY = "() => window.__editorReady === true || (window.__editorErrors || []).length > 0"
 
 
 def _open_editor(page, url: str) -> None:

@@ -18,7 +18,9 @@ from tests.e2e.test_editor import READY as EDITOR_READY
 from tests.e2e.test_editor import Screen, _saved
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-READY = "window.__viewerReady === true || (window.__viewerErrors || []).length > 0"
+# A function, not an expression: Playwright polls an expression with eval(), which the
+# Content-Security-Policy refuses.
+READY = "() => window.__viewerReady === true || (window.__viewerErrors || []).length > 0"
 CROP = {"x": 10, "y": 40, "width": 300, "height": 190}
 EDITING_CONTROLS = (
     "box-mode", "safe-mode", "crop-mode", "nav-mode", "scope", "undo", "remove-crop",
