@@ -1,4 +1,5 @@
-"""Startup checks: secrets set, storage roots usable and private where they must be."""
+"""Startup checks: storage roots usable and private where they must be (the secrets are
+checked in teachingfile/checks.py)."""
 
 import os
 import stat
@@ -7,25 +8,6 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from cases import storage
-
-
-@register()
-def check_secrets(app_configs: object, **kwargs: object) -> list[Error]:
-    errors = []
-    for name, value in (
-        ("DJANGO_SECRET_KEY", settings.SECRET_KEY),
-        ("TEACHINGFILE_DEID_SECRET", settings.DEID_SECRET),
-        ("TEACHINGFILE_REID_KEY", settings.REID_ENCRYPTION_KEY),
-    ):
-        if not value:
-            errors.append(
-                Error(
-                    f"{name} is not set.",
-                    hint="Set it in the environment, or set TEACHINGFILE_DEV=1 for a dev setup.",
-                    id="cases.E001",
-                )
-            )
-    return errors
 
 
 @register()

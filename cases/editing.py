@@ -15,6 +15,7 @@ from django.db import transaction
 
 from anonymizer.pixels import EditsDoNotFit, Rect, edits_from_json, edits_to_json
 from cases.models import Case, Instance, Series
+from cases.schemas import MAX_ANNOTATIONS, MAX_LABEL
 from cases.services import audit_record
 
 
@@ -173,8 +174,6 @@ ANNOTATION_FIELDS = {
     "ellipse": ("x", "y", "width", "height"),
     "text": ("x", "y"),
 }
-MAX_ANNOTATIONS = 50
-MAX_LABEL = 80
 
 
 def _annotation_clean(item: Any, instance: Instance) -> dict[str, Any]:

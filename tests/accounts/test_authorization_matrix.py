@@ -284,3 +284,109 @@ def test_unsafe_methods_are_refused_on_post_only_urls(client, world):
     client.force_login(world["users"][Role.AUTHOR])
     assert client.get(reverse("cases:case_new")).status_code == 405
     assert client.get(reverse("logout")).status_code == 405
+
+
+# Every URL that names an author's case, image, series, free-text value or import job is
+# refused to another author, whatever it does (write, publish, edit, view a draft, read a
+# job) — except reading what is published, which every signed-in user may.
+OWNED_ID_ARGS = ("case_id", "instance_id", "series_id", "job_id", "value_id")
+OPEN_TO_EVERY_AUTHOR = {"cases:case_detail", "cases:published_dicom"}  # the published case
+
+
+def _urls_naming_owned_objects() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns, namespace=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if p.namespace != "admin":
+                    walk(p.url_patterns, f"{p.namespace}:" if p.namespace else namespace)
+            elif p.name and any(arg in str(p.pattern) for arg in OWNED_ID_ARGS):
+                names.add(namespace + p.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+REFUSED_TO_ANOTHER_AUTHOR = sorted(
+    name
+    for name in MATRIX
+    if name.split("[")[0] in _urls_naming_owned_objects() and name not in OPEN_TO_EVERY_AUTHOR
+)
+
+
+# Each with the method of the matrix, and a page that also takes a form with that too.
+SECOND_AUTHOR_REQUESTS = [(name, MATRIX[name][0]) for name in REFUSED_TO_ANOTHER_AUTHOR] + [
+    ("cases:case_write", "post")
+]
+
+
+def test_every_url_naming_an_owned_object_is_checked_against_a_second_author():
+    checked = {name.split("[")[0] for name in REFUSED_TO_ANOTHER_AUTHOR} | OPEN_TO_EVERY_AUTHOR
+    assert _urls_naming_owned_objects() <= checked, _urls_naming_owned_objects() - checked
+    assert "cases:case_detail[draft]" in REFUSED_TO_ANOTHER_AUTHOR
+
+
+def _good_form(name: str) -> dict:
+    from cases.publish import CHECKLIST
+
+    return {
+        "cases:case_write": {"title": "Taken over", "difficulty": "", "patient_sex": ""},
+        "cases:case_publish": dict.fromkeys(CHECKLIST, "on"),
+        "cases:case_withdraw": {"reason": "not mine to withdraw"},
+        "cases:series_move": {"to": "up"},
+    }.get(name, {})
+
+
+def _good_body(name: str, world) -> dict:
+    """A JSON body the owner could send, so that only ownership stands in the way."""
+    return {
+        "cases:series_key_image": {"instance": world["instance"].pk},
+        "cases:series_crop": {"crop": {"x": 0, "y": 0, "width": 8, "height": 8}},
+        "cases:instance_edits": {"blackouts": [{"x": 0, "y": 0, "width": 8, "height": 8}]},
+        "cases:instance_annotations": {
+            "annotations": [{"type": "text", "x": 1, "y": 1, "text": "B was here"}]
+        },
+        "cases:instance_confirm": {"accept_all": True},
+    }.get(name, {})
+
+
+@pytest.mark.parametrize(
+    ("name", "method"), SECOND_AUTHOR_REQUESTS, ids=[f"{n}-{m}" for n, m in SECOND_AUTHOR_REQUESTS]
+)
+def test_another_author_is_refused_everything_of_a_case_that_is_not_theirs(
+    client, world, make_user, name, method
+):
+    from cases.models import AuditEvent, Case, Instance
+
+    other = make_user("bob", Role.AUTHOR)
+    client.force_login(other)
+    url = _url(name, world)
+    before = (
+        AuditEvent.objects.count(),
+        list(Case.objects.order_by("pk").values()),
+        list(Instance.objects.order_by("pk").values()),
+    )
+    body = _good_body(name.split("[")[0], world)
+    if method in ("put", "post") and body:
+        response = getattr(client, method)(
+            url, data=json.dumps(body), content_type="application/json"
+        )
+    elif method == "post":
+        response = client.post(url, data=_good_form(name.split("[")[0]))
+    else:
+        response = getattr(client, method)(url)
+    assert response.status_code in (403, 404), (url, response.status_code)
+    assert b"Draft" not in response.content and b"matrix.dcm" not in response.content
+    after = (
+        AuditEvent.objects.count(),
+        list(Case.objects.order_by("pk").values()),
+        list(Instance.objects.order_by("pk").values()),
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize("name", sorted(OPEN_TO_EVERY_AUTHOR))
+def test_another_author_may_read_what_is_published(client, world, make_user, name):
+    client.force_login(make_user("bob", Role.AUTHOR))
+    assert client.get(_url(name, world)).status_code == 200

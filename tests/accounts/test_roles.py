@@ -15,7 +15,8 @@ def test_migrate_leaves_one_group_per_role_with_exactly_its_permissions():
         assert have == set(perms)
 
 
-def test_demo_accounts_are_created_once_and_can_log_in(client):
+def test_demo_accounts_are_created_once_and_can_log_in(client, settings):
+    settings.DEV = True  # the command refuses outside development mode
     call_command("ensure_demo_accounts")
     call_command("ensure_demo_accounts")  # running twice is safe
     assert User.objects.count() == len(DEMO_ACCOUNTS)
@@ -25,7 +26,8 @@ def test_demo_accounts_are_created_once_and_can_log_in(client):
         assert client.login(username=account.username, password=account.password)
 
 
-def test_only_the_admin_role_reaches_the_django_admin():
+def test_only_the_admin_role_reaches_the_django_admin(settings):
+    settings.DEV = True
     call_command("ensure_demo_accounts")
     staff = {u.username for u in User.objects.filter(is_staff=True)}
     assert staff == {"admin"}

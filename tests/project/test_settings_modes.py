@@ -11,7 +11,7 @@ PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "teachingfile.settings",
     "DJANGO_SECRET_KEY": "k" * 20 + "-production-like-secret-0123456789-abcdefghij",
     "DJANGO_ALLOWED_HOSTS": "teachingfile.example.org",
-    "TEACHINGFILE_DEID_SECRET": "deid-secret",
+    "TEACHINGFILE_DEID_SECRET": "production-like-deid-secret-0123456789-abcdef",
     "TEACHINGFILE_REID_KEY": "dGVzdC1vbmx5LXJlaWQta2V5LTAxMjM0NTY3ODk9PT0=",
 }
 
