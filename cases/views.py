@@ -1,22 +1,22 @@
 """Thin views: parse input, call one selector or service, render."""
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import permission_required
-from cases import editing, freetext, review, selectors, services, storage
+from cases import editing, freetext, review, schemas, selectors, services, storage, uploads
 from cases.forms import CaseWriteUpForm, LibrarySearchForm, PublishForm
 from cases.models import Case, FreeTextValue, Instance, QuarantineItem, Series
 from cases.publish import CHECKLIST, PublishBlocked, case_publish_request, publish_blockers
-from cases.uploads import uploads_ingest
 from cases.warnings import face_reconstruction_warnings
+from teachingfile.http import revalidated_file_response
 
 
 @permission_required("cases.author_case")
@@ -50,6 +50,11 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         context["publish_failures"] = selectors.case_publish_failures(case=case)
         context["free_text_rows"] = freetext.free_text_review(case=case)
         context["own_text"] = freetext.own_text_checked(case=case)
+        context["upload_limits"] = {
+            "files": settings.UPLOAD_MAX_FILES,
+            "total_mb": settings.UPLOAD_MAX_TOTAL_BYTES >> 20,
+            "megapixels": settings.UPLOAD_MAX_IMAGE_PIXELS // 1_000_000,
+        }
     return render(request, "cases/case_detail.html", context)
 
 
@@ -118,14 +123,15 @@ def instance_dicom(request: HttpRequest, case_id: int, instance_id: int) -> File
     return response
 
 
-def _json_body(request: HttpRequest) -> dict:
+def _json_body(request: HttpRequest, schema: str) -> dict:
+    """The body as the endpoint's schema (``cases.schemas``) describes it. Its size is
+    checked before it is read and its nesting before it is parsed."""
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise editing.EditsInvalid("the request body is not a JSON object")
-    return body
+        if int(request.META.get("CONTENT_LENGTH") or 0) > schemas.MAX_BODY_BYTES:
+            raise schemas.BodyInvalid("the request body is too large")
+        return schemas.parse_body(request.body, schema)
+    except (schemas.BodyInvalid, ValueError) as exc:
+        raise editing.EditsInvalid(str(exc)) from None
 
 
 @require_http_methods(["PUT"])
@@ -133,7 +139,7 @@ def _json_body(request: HttpRequest) -> dict:
 def instance_edits(request: HttpRequest, case_id: int, instance_id: int) -> JsonResponse:
     instance = _own_instance(request, case_id, instance_id)
     try:
-        body = _json_body(request)
+        body = _json_body(request, "instance_edits")
         instance = editing.instance_edits_save(
             instance=instance,
             by=request.user,
@@ -162,7 +168,7 @@ def instance_confirm(request: HttpRequest, case_id: int, instance_id: int) -> Js
     instance = _own_instance(request, case_id, instance_id)
     try:
         if request.content_type == "application/json":
-            accept_all = _json_body(request).get("accept_all", False) is True
+            accept_all = _json_body(request, "instance_confirm").get("accept_all", False)
         else:  # a plain form
             accept_all = request.POST.get("accept_all") == "1"
         instance = review.instance_review_confirm(
@@ -180,6 +186,8 @@ def series_confirm(request: HttpRequest, case_id: int, series_id: int) -> JsonRe
     case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
     series = get_object_or_404(Series, pk=series_id, case=case)
     try:
+        if request.content_type == "application/json":
+            _json_body(request, "series_confirm")  # nothing to say but {}
         instances = review.series_review_confirm(series=series, by=request.user)
     except editing.EditsInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=400)
@@ -209,7 +217,7 @@ def instance_annotations(request: HttpRequest, case_id: int, instance_id: int) -
         editing.instance_annotations_save(
             instance=instance,
             by=request.user,
-            annotations=_json_body(request).get("annotations", []),
+            annotations=_json_body(request, "instance_annotations").get("annotations", []),
         )
     except editing.EditsInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=400)
@@ -223,7 +231,7 @@ def series_crop(request: HttpRequest, case_id: int, series_id: int) -> JsonRespo
     series = get_object_or_404(Series, pk=series_id, case=case)
     try:
         editing.series_crop_save(
-            series=series, by=request.user, crop=_json_body(request).get("crop")
+            series=series, by=request.user, crop=_json_body(request, "series_crop").get("crop")
         )
     except editing.EditsInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=400)
@@ -236,9 +244,7 @@ def series_key_image(request: HttpRequest, case_id: int, series_id: int) -> Json
     case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
     series = get_object_or_404(Series, pk=series_id, case=case)
     try:
-        body = _json_body(request)
-        if "instance" not in body:
-            raise editing.EditsInvalid("say which image is the key image, or null for none")
+        body = _json_body(request, "series_key_image")  # {"instance": id or null}
         editing.series_key_image_save(series=series, by=request.user, instance_id=body["instance"])
     except editing.EditsInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=400)
@@ -275,35 +281,60 @@ def case_publish(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect(case)
 
 
+@csrf_exempt  # checked below, once the upload handler is in place (the check reads the body)
 @require_POST
 @permission_required("cases.author_case")
 def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Store the files and queue their processing; the job page shows the progress."""
     case = selectors.case_get_for_editing(user=request.user, case_id=case_id)
-    files = request.FILES.getlist("files")
-    if case.status != Case.Status.DRAFT or not files:
-        messages.error(request, "Choose DICOM files or pictures to add to a draft case.")
+    refusal = uploads.upload_length_refusal(int(request.META.get("CONTENT_LENGTH") or 0))
+    if refusal:  # refused before a byte of the body is read
+        messages.error(request, refusal)
         return redirect(case)
-    _, outcome = uploads_ingest(case=case, by=request.user, files=files)
-    text = f"{outcome.instances} image(s) added and de-identified."
-    if outcome.quarantined:
-        text += f" {outcome.quarantined} put in quarantine: {'; '.join(outcome.reasons)}"
-    messages.success(request, text)
-    return redirect(case)
+    handler = uploads.UploadLimitHandler(request)
+    request.upload_handlers = [handler]  # every file streams to disk, limits checked
+    return _case_upload_store(request, case, handler)
+
+
+@csrf_protect
+def _case_upload_store(
+    request: HttpRequest, case: Case, handler: uploads.UploadLimitHandler
+) -> HttpResponse:
+    files = request.FILES.getlist("files")
+    try:
+        if handler.refusal:
+            raise uploads.UploadRefused(handler.refusal)
+        job = uploads.upload_job_create(case=case, by=request.user, files=files)
+    except uploads.UploadRefused as exc:
+        for upload in files:  # received so far: deleted
+            upload.close()
+        messages.error(request, str(exc))
+        return redirect(case)
+    messages.success(request, f"{len(files)} file(s) received: they are being de-identified.")
+    return redirect("pacs_bridge:job", job.pk)
 
 
 @permission_required("cases.view_library")
-def published_dicom(request: HttpRequest, case_id: int, instance_id: int) -> FileResponse:
-    """A published (second-pass, verified) file, for anyone who may see the case."""
-    case = selectors.case_get_for_viewer(user=request.user, case_id=case_id)
+def published_dicom(request: HttpRequest, case_id: int, instance_id: int) -> HttpResponseBase:
+    """A published (second-pass, verified) file, for anyone who may see the case.
+
+    Gone (404) as soon as the case is withdrawn, or to anyone who may not see it. The
+    browser may keep a private copy but revalidates it on every use (ETag, 304), so a
+    withdrawn image is never shown again from its cache.
+    """
+    try:
+        case = selectors.case_get_for_viewer(user=request.user, case_id=case_id)
+    except PermissionDenied:
+        raise Http404 from None
     if case.status != Case.Status.PUBLISHED:
-        raise PermissionDenied
+        raise Http404
     instance = get_object_or_404(
         Instance, pk=instance_id, series__case=case, status=Instance.Status.PUBLISHED
     )
     path = storage.resolve_inside(settings.PUBLISHED_ROOT, instance.published_file)
-    response = FileResponse(path.open("rb"), content_type="application/dicom")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return revalidated_file_response(
+        request, path, content_type="application/dicom", cache_control="private, no-cache"
+    )
 
 
 @require_POST

@@ -60,3 +60,7 @@ CELERY_BROKER_URL = CELERY_RESULT_BACKEND = TEST_REDIS_URL
 # A task of a killed worker comes back after this many seconds (Redis visibility timeout).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 5}
 CELERY_TASK_DEFAULT_QUEUE = env.str("TEACHINGFILE_TEST_QUEUE", default="teachingfile-test")
+# Stuck work: deadlines in seconds, quick retries of a locked database.
+STUCK_AFTER_SECONDS = 3
+QUEUED_TOO_LONG_SECONDS = 3
+DB_LOCK_BACKOFF_SECONDS = 0.05
