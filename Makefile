@@ -66,5 +66,16 @@ test-fast: setup
 bench: setup
 	$(PY) -m bench.anonymizer_bench
 
+# The bounded load test (not part of `make test`): 50 trainees and an author against
+# gunicorn + PostgreSQL + Redis + a Celery worker on loopback, about 5 minutes in all.
+# Options: make bench-load BENCH_LOAD_ARGS="--duration 60 --save-baseline"
+.PHONY: bench-load
+bench-load: setup services $(VENV)/.installed-load
+	$(PY) -m bench.load $(BENCH_LOAD_ARGS)
+
+$(VENV)/.installed-load: pyproject.toml $(VENV)/.installed
+	$(VENV)/bin/pip install -q -e '.[load]'
+	touch $@
+
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist var
