@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -86,7 +86,14 @@ def case_get_for_editing(*, user: AbstractBaseUser, case_id: int) -> Case:
 def editor_config(*, case: Case) -> dict[str, object]:
     """What the browser editor needs (new UIDs are never included; no patient data)."""
     series_list = []
-    for series in case.series.prefetch_related("instances").order_by("order", "pk"):
+    # Only the columns the viewer shows: an instance also carries its proposals, review
+    # state and fingerprint as JSON, which a trainee's page has no use for.
+    published = Instance.objects.filter(status=Instance.Status.PUBLISHED).only(
+        "pk", "series_id", "number_of_frames", "rows", "columns", "annotations", "status"
+    )
+    for series in case.series.prefetch_related(Prefetch("instances", queryset=published)).order_by(
+        "order", "pk"
+    ):
         series_list.append(
             {
                 "id": series.pk,
