@@ -39,6 +39,9 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "cases.change_quarantineitem",
         "cases.view_auditevent",
         "cases.view_reidentificationkey",
+        # Lock-outs after repeated failed sign-ins: see them, and unlock by deleting one.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     ),
 }
 

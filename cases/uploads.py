@@ -26,6 +26,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +233,18 @@ def _enqueue(job_id: int) -> None:
 # The worker: each file on its own
 
 
-def picture_to_secondary_capture(source: Path, target: Path) -> None:
+@dataclass
+class PixelBudget:
+    """Picture pixels one upload may still convert (``UPLOAD_MAX_TOTAL_PIXELS``): a few
+    kilobytes of blank PNG can declare 25 megapixels, each costing the worker seconds
+    and gigabytes in text detection."""
+
+    remaining: int
+
+
+def picture_to_secondary_capture(
+    source: Path, target: Path, budget: PixelBudget | None = None
+) -> None:
     """A JPEG/PNG file as a DICOM Secondary Capture file (PS3.3 A.8.1), pixels only.
 
     The picture's size is read from its header and checked against
@@ -263,6 +275,14 @@ def picture_to_secondary_capture(source: Path, target: Path) -> None:
                 f"megapixels); at most {limit / 1e6:.0f} megapixels are accepted: scale it "
                 "down and upload it again"
             )
+        if budget is not None:
+            if width * height > budget.remaining:
+                total = settings.UPLOAD_MAX_TOTAL_PIXELS / 1e6
+                raise UploadRefused(
+                    f"the pictures of this upload pass {total:.0f} megapixels in all, the "
+                    "limit for one upload: upload this picture separately"
+                )
+            budget.remaining -= width * height
         try:
             image.load()  # decoded once; metadata is never copied into the new file
         except OSError:
@@ -331,7 +351,7 @@ def _quarantine(job: ImportJob, path: Path, reason: str) -> None:
     )
 
 
-def _upload_prepare(job: ImportJob, path: Path) -> None:
+def _upload_prepare(job: ImportJob, path: Path, budget: PixelBudget | None = None) -> None:
     """One received file ready for the first pass: a DICOM file is renamed, a picture
     converted (its raw file deleted); what cannot be is quarantined with its reason."""
     target = path.with_suffix(_DICOM)
@@ -339,7 +359,7 @@ def _upload_prepare(job: ImportJob, path: Path) -> None:
         if _is_dicom(path):
             os.replace(path, target)
             return
-        picture_to_secondary_capture(path, target)
+        picture_to_secondary_capture(path, target, budget)
     except FileNotFoundError:  # a re-delivered run alongside took it
         return
     except UploadRefused as exc:
@@ -404,10 +424,11 @@ def upload_job_run(job_id: int) -> None:
     stopped = ""
     try:
         partials_clear()
+        budget = PixelBudget(settings.UPLOAD_MAX_TOTAL_PIXELS)
         for path in sorted(folder.glob(f"*{_RAW}")):
             if not job_heartbeat(job_id):
                 return  # ended by the sweeper: no longer this run's to do
-            _upload_prepare(job, path)
+            _upload_prepare(job, path, budget)
         paths = sorted(folder.glob(f"*{_DICOM}"))
         for start in range(0, len(paths), BATCH_SIZE):
             if not job_heartbeat(job_id):

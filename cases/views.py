@@ -127,8 +127,13 @@ def _json_body(request: HttpRequest, schema: str) -> dict:
     """The body as the endpoint's schema (``cases.schemas``) describes it. Its size is
     checked before it is read and its nesting before it is parsed."""
     try:
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Read as empty by Django: a PUT would replace the edits with nothing.
+            raise schemas.BodyInvalid("the request body must come with a Content-Length")
         if int(request.META.get("CONTENT_LENGTH") or 0) > schemas.MAX_BODY_BYTES:
             raise schemas.BodyInvalid("the request body is too large")
+        if request.method == "PUT" and not request.body.strip():
+            raise schemas.BodyInvalid("the request body is empty: send the whole state as JSON")
         return schemas.parse_body(request.body, schema)
     except (schemas.BodyInvalid, ValueError) as exc:
         raise editing.EditsInvalid(str(exc)) from None

@@ -222,11 +222,12 @@ def _retrieve(
     if not use_get:
         try:
             scu.echo(listener_node(node.calling_ae_title))
-        except PacsError:
+        except PacsError as exc:
             raise ListenerDown(
                 f"Our DICOM listener ({settings.DICOM_AE_TITLE} on port "
-                f"{settings.DICOM_LISTEN_PORT}) is not running, so the PACS has nowhere to "
-                "send the images. Start it (the run command does) and retry."
+                f"{settings.DICOM_LISTEN_PORT}) did not answer a C-ECHO ({exc.message}), so "
+                "the PACS has nowhere to send the images. Check that it runs (the run command "
+                "starts it) and is not busy with other peers, then retry."
             ) from None
     calls = [(list(series), [])] if not instances else [([s], u) for s, u in instances.items()]
     total = scu.RetrieveResult(
@@ -250,18 +251,30 @@ def _retrieve(
     return total
 
 
-def _claim(job_id: int, series: Iterable[str]) -> list[Path]:
-    """Move the series' received files into the job's folder (a file goes to one job)."""
-    target, source, claimed = job_dir(job_id), spool(), []
+def _claim(
+    job_id: int, series: Iterable[str], expected: dict[str, set[str] | int | None] | None = None
+) -> tuple[list[Path], int]:
+    """Move the series' received files into the job's folder (a file goes to one job).
+
+    Where the PACS named the series' instances (``expected``), a file of any other
+    instance is not this job's: it is deleted, never imported, and counted. Returns the
+    job's files and how many were discarded."""
+    target, source, claimed, discarded = job_dir(job_id), spool(), [], 0
     for uid in series:
+        wanted = (expected or {}).get(uid)
+        keys = {Spool.instance_key(sop) for sop in wanted} if isinstance(wanted, set) else None
         for path in source.files_for_series(uid):
+            if keys is not None and path.stem not in keys:
+                path.unlink(missing_ok=True)
+                discarded += 1
+                continue
             destination = target / path.name
             try:
                 os.replace(path, destination)
             except FileNotFoundError:  # another job claimed it first
                 continue
             claimed.append(destination)
-    return sorted(set(claimed) | set(target.glob("*.dcm")))
+    return sorted(set(claimed) | set(target.glob("*.dcm"))), discarded
 
 
 def _job_claim(job_id: int) -> tuple[str, ImportJob]:
@@ -352,7 +365,7 @@ def _pull_retrieve(job: ImportJob) -> bool:
         _given_up(job_id, series)
         return False
 
-    files = _claim(job_id, series)
+    files, discarded = _claim(job_id, series, expected)
     names = {p.stem for p in files}
     missing = {
         uid: sorted(u for u in wanted if Spool.instance_key(u) not in names)
@@ -363,12 +376,18 @@ def _pull_retrieve(job: ImportJob) -> bool:
     n_missing = sum(len(v) for v in missing.values())
     counted = sum(e for e in expected.values() if isinstance(e, int))
     short = max(0, counted - len(files)) if counted and not missing else 0
-    message = ""
+    surplus = max(0, len(files) - total) if total else 0
+    notes = []
     if n_missing or short:
-        message = (
+        notes.append(
             f"{n_missing or short} of {total} images did not arrive "
             f"(the PACS reported {result.failed} failed, {result.warning} with warnings)."
         )
+    if discarded:
+        notes.append(f"{discarded} image(s) the PACS did not list for this import were discarded.")
+    if surplus:
+        notes.append(f"{surplus} more image(s) arrived than the PACS announced.")
+    message = " ".join(notes)
     moved = _update_owned(
         job_id,
         attempt,

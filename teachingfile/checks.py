@@ -1,5 +1,10 @@
-"""Startup checks of the secrets: each missing or unusable one is named, with its
-environment variable and a command that makes a good one (``manage.py check``)."""
+"""Startup checks of the secrets and the trusted proxies: each missing or unusable one is
+named, with its environment variable and a command that makes a good one (``manage.py
+check``). gunicorn and the Celery worker run them too (``exit_if_misconfigured``) and
+refuse to start, since neither runs Django's checks by itself."""
+
+import ipaddress
+import sys
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -9,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 DEID_SECRET_MIN_BYTES = 16
 #: What ``check --deploy`` asks for: as long as a generated one.
 DEID_SECRET_GOOD_LENGTH = 32
+#: Django's own advice (security.W009): a signing key anyone can guess signs anything.
+SECRET_KEY_MIN_LENGTH = 32
 
 MAKE_TOKEN = 'python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
 MAKE_FERNET_KEY = (
@@ -66,6 +73,16 @@ def check_secrets(app_configs: object, **kwargs: object) -> list[Error]:
                     id="teachingfile.E002",
                 )
             )
+    secret_key = _setting("SECRET_KEY")
+    if secret_key and len(secret_key) < SECRET_KEY_MIN_LENGTH and not settings.DEV:
+        errors.append(
+            Error(
+                f"DJANGO_SECRET_KEY is shorter than {SECRET_KEY_MIN_LENGTH} characters: "
+                "sessions and sign-in could be forged by whoever guesses it.",
+                hint=_hint("DJANGO_SECRET_KEY", MAKE_TOKEN),
+                id="teachingfile.E005",
+            )
+        )
     deid_secret = _setting("DEID_SECRET")
     if deid_secret and len(deid_secret.encode()) < DEID_SECRET_MIN_BYTES:
         errors.append(
@@ -93,3 +110,32 @@ def check_secret_strength(app_configs: object, **kwargs: object) -> list[Warning
             )
         ]
     return []
+
+
+@register()
+def check_trusted_proxies(app_configs: object, **kwargs: object) -> list[Error]:
+    bad = []
+    for value in settings.TEACHINGFILE_TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            bad.append(value)
+    if not bad:
+        return []
+    return [
+        Error(
+            f"TEACHINGFILE_TRUSTED_PROXIES holds {len(bad)} value(s) that are not an IP "
+            "address or network: every request would fail.",
+            hint="Give a comma-separated list such as 10.0.0.2,172.30.253.0/24.",
+            id="teachingfile.E004",
+        )
+    ]
+
+
+def exit_if_misconfigured() -> None:
+    """Stop a server process (gunicorn, the Celery worker) that could not work safely."""
+    errors = check_secrets(None) + check_trusted_proxies(None)
+    if errors:
+        for error in errors:
+            print(f"Teachingfile cannot start: {error.msg}\n  {error.hint}", file=sys.stderr)
+        raise SystemExit(1)

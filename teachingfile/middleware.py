@@ -65,6 +65,10 @@ class TrustedProxyMiddleware:
                         meta["REMOTE_ADDR"] = str(_address(hop))
                     break
         else:
+            if "HTTP_X_FORWARDED_PROTO" in meta:
+                # gunicorn believes this header from its own forwarded_allow_ips (loopback
+                # by default) and has already set the scheme from it: undo that too.
+                meta["wsgi.url_scheme"] = "http"
             for key in [k for k in meta if k.startswith(_FORWARDED_PREFIXES)]:
                 del meta[key]
         return self.get_response(request)

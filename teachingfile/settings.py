@@ -157,6 +157,8 @@ UPLOAD_MAX_TOTAL_BYTES = env.int("TEACHINGFILE_UPLOAD_MAX_TOTAL_BYTES", default=
 # 7900 x 7900 PNG (62 MP) would need far more. Converting one picture needs its decoded
 # pixels once (about 100 MB at 25 MP) plus a few megabytes.
 UPLOAD_MAX_IMAGE_PIXELS = env.int("TEACHINGFILE_UPLOAD_MAX_IMAGE_PIXELS", default=25_000_000)
+# All the pictures of one upload together (each costs the worker's text detection).
+UPLOAD_MAX_TOTAL_PIXELS = env.int("TEACHINGFILE_UPLOAD_MAX_TOTAL_PIXELS", default=100_000_000)
 # Django's own count check (a bare 400) must not come before ours (a message).
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES + 1
 

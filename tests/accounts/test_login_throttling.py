@@ -76,3 +76,9 @@ def test_the_lock_is_per_username_and_address(client, author, trainee):
 def test_the_limit_is_a_setting(client, author):
     assert _sign_in(client, "ada", "wrong-1").status_code == 200
     assert _sign_in(client, "ada", "wrong-2").status_code == 429
+
+
+def test_an_admin_can_see_and_lift_a_lock_out_in_the_admin(client, admin_user):
+    client.force_login(admin_user)
+    assert client.get("/admin/axes/accessattempt/").status_code == 200
+    assert admin_user.has_perm("axes.delete_accessattempt")

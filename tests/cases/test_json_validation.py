@@ -213,3 +213,20 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
     assert not schemas.nests_deeper_than(b"[" * 8 + b"]" * 8 + b"[]" * 100, 8)
     # an unterminated string (escaped quotes all the way) is scanned once, not per quote
     assert not schemas.nests_deeper_than(b'["' + b'\\"' * 100_000, 8)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(name for name, (method, _, _) in ENDPOINTS.items() if method == "put")
+)
+@pytest.mark.parametrize("chunked", [False, True], ids=["empty", "chunked"])
+def test_a_put_without_a_body_it_can_read_changes_nothing(client, author, draft, name, chunked):
+    """Django reads a chunked body (no Content-Length) as empty: it would clear the edits."""
+    client.force_login(author)
+    _send(client, "put", _url("instance_edits", draft), json.dumps({"blackouts": [
+        {"x": 1, "y": 1, "width": 4, "height": 4, "frames": "all"}]}))  # fmt: skip
+    before = _stored(draft)
+    extra = {"HTTP_TRANSFER_ENCODING": "chunked"} if chunked else {}
+    response = client.put(_url(name, draft), data=b"", content_type="application/json", **extra)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("the request body")
+    assert _stored(draft) == before

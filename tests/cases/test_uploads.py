@@ -533,3 +533,15 @@ def test_an_upload_without_files_or_to_a_published_case_is_refused(
     ]
     assert not ImportJob.objects.filter(case=case).exists()
     assert left_behind() == []
+
+
+def test_the_pictures_of_one_upload_share_a_pixel_budget(author, settings):
+    """Small files can declare many megapixels; past the upload's budget the rest wait."""
+    settings.UPLOAD_MAX_TOTAL_PIXELS = 1_100  # one 32 x 32 picture
+    case = case_create(author=author)
+    files = [SimpleUploadedFile(f"p{i}.png", _png_with_text()) for i in range(3)] + [_good_dicom()]
+    job = _run(case, author, files)
+    _assert_ended_clean(job)
+    reasons = _reasons(job)
+    assert len(reasons) == 2 and all("upload this picture separately" in r for r in reasons)
+    assert Instance.objects.filter(series__case=case).count() == 2

@@ -125,3 +125,17 @@ def test_an_import_whose_request_was_cleared_says_it_is_too_old_to_retry(job, au
     job.refresh_from_db()
     with pytest.raises(ValueError, match="too long ago"):
         import_fetch_missing(job=job, by=author)
+
+
+def test_a_claim_takes_only_the_instances_the_pacs_listed_and_discards_the_rest(job):
+    incoming = pull.spool()
+    for sop in ("1.2.3.4.1", "1.2.3.4.2", "9.9.9.INJECTED"):
+        path = incoming.path_for("1.2.3.4", sop)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    files, discarded = pull._claim(job.pk, ["1.2.3.4"], {"1.2.3.4": {"1.2.3.4.1", "1.2.3.4.2"}})
+    assert discarded == 1
+    assert sorted(p.stem for p in files) == sorted(
+        incoming.instance_key(s) for s in ("1.2.3.4.1", "1.2.3.4.2")
+    )
+    assert incoming.files_for_series("1.2.3.4") == []  # the stray file is gone, not waiting

@@ -283,3 +283,11 @@ def test_compose_publishes_only_the_tls_proxy_and_the_dicom_listener():
 def test_the_caddyfile_proxies_to_gunicorn_over_the_edge_network():
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
     assert "reverse_proxy web:8000" in caddyfile
+
+
+def test_a_scheme_gunicorn_took_from_a_forged_header_is_undone():
+    """gunicorn sets wsgi.url_scheme from X-Forwarded-Proto of loopback clients itself."""
+    seen = _through_middleware(
+        "127.0.0.1", HTTP_X_FORWARDED_PROTO="https", **{"wsgi.url_scheme": "https"}
+    )
+    assert seen["secure"] is False

@@ -89,6 +89,39 @@ def test_a_short_de_identification_secret_is_a_deploy_warning(tmp_path):
     assert "teachingfile.W001" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({"DJANGO_SECRET_KEY": "abc"}, "(teachingfile.E005) DJANGO_SECRET_KEY is shorter"),
+        ({"TEACHINGFILE_TRUSTED_PROXIES": "not-an-ip"}, "(teachingfile.E004)"),
+    ],
+)
+def test_a_guessable_signing_key_or_an_unreadable_proxy_list_is_an_error(tmp_path, env, error):
+    result = _manage(tmp_path, "check", env={**GOOD, **env})
+    assert result.returncode != 0 and error in result.stderr, result.stderr
+
+
+def test_gunicorn_and_the_worker_refuse_to_start_without_their_secrets(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TEACHINGFILE", "DJANGO"))}
+    clean.update(
+        {"TEACHINGFILE_VAR_DIR": str(tmp_path / "var"), **_without("TEACHINGFILE_REID_KEY")}
+    )
+    for code in (
+        "import teachingfile.wsgi",
+        "from teachingfile.celery import _refuse_to_start_misconfigured as f; f()",
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stderr
+        assert "Teachingfile cannot start: TEACHINGFILE_REID_KEY is not set." in result.stderr
+
+
 def test_demo_accounts_are_refused_outside_development_mode(tmp_path):
     result = _manage(tmp_path, "ensure_demo_accounts", env=GOOD)
     assert result.returncode != 0
