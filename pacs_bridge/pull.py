@@ -38,7 +38,7 @@ from cases.heartbeat import ACTIVE_JOB_STATUSES, is_stale, job_heartbeat
 from cases.ingest import files_ingest
 from cases.models import ImportJob
 from pacs_bridge.dicom import scu
-from pacs_bridge.dicom.errors import PacsError
+from pacs_bridge.dicom.errors import AssociationRejected, PacsError
 from pacs_bridge.dicom.spool import Spool
 from pacs_bridge.models import PacsNode
 from teachingfile.dbretry import is_lock_error, retry_on_lock
@@ -222,6 +222,8 @@ def _retrieve(
     if not use_get:
         try:
             scu.echo(listener_node(node.calling_ae_title))
+        except AssociationRejected:
+            pass  # it runs, and is busy with other peers: the PACS gets its own place
         except PacsError as exc:
             raise ListenerDown(
                 f"Our DICOM listener ({settings.DICOM_AE_TITLE} on port "

@@ -109,7 +109,8 @@ def build_listener_ae(ae_title: str, limits: Limits | None = None) -> AE:
     ae.maximum_pdu_size = MAX_PDU
     ae.maximum_associations = (limits or Limits()).max_associations
     ae.supported_contexts = [*storage_contexts(), build_context(VERIFICATION)]
-    ae.acse_timeout = 30
+    # Also how long a connection may stay silent before its A-ASSOCIATE-RQ (ARTIM).
+    ae.acse_timeout = 10
     ae.dimse_timeout = 60
     ae.network_timeout = 120
     return ae
@@ -219,6 +220,34 @@ def only_verification(event: Event) -> bool:
     return bool(contexts) and all(str(cx.abstract_syntax) == VERIFICATION for cx in contexts)
 
 
+#: Associations let in only for C-ECHO (see ``admit_peer``): at most this many at once,
+#: idle for at most ``ECHO_ONLY_IDLE_SECONDS``, and no PDU longer than ``ECHO_ONLY_MAX_PDU``
+#: (a C-ECHO request is under 100 bytes), so that peers nobody configured can neither
+#: send data nor hold the places that configured PACS nodes need.
+MAX_ECHO_ONLY = 2
+ECHO_ONLY_IDLE_SECONDS = 5
+ECHO_ONLY_MAX_PDU = 1024
+_echo_only: weakref.WeakSet[Any] = weakref.WeakSet()
+_echo_only_lock = threading.Lock()
+
+
+def _admit_echo_only(assoc: Any) -> bool:
+    """Let in one more C-ECHO-only association, on a short leash; False: too many."""
+    with _echo_only_lock:
+        if sum(1 for other in _echo_only if other.is_alive()) >= MAX_ECHO_ONLY:
+            return False
+        _echo_only.add(assoc)
+    assoc.network_timeout = ECHO_ONLY_IDLE_SECONDS
+    recv = getattr(getattr(assoc.dul, "socket", None), "recv", None)
+    if isinstance(recv, _BoundedRecv):
+        recv.limit = ECHO_ONLY_MAX_PDU
+    return True
+
+
+def is_echo_only(assoc: Any) -> bool:
+    return assoc in _echo_only
+
+
 def admit_peer(event: Event, policy: PeerPolicy, stats: ListenerStats) -> None:
     """EVT_REQUESTED: reject an association whose calling AE title is not a known PACS
     at the address it connects from: A-ASSOCIATE-RJ, rejected-permanent, source
@@ -226,11 +255,16 @@ def admit_peer(event: Event, policy: PeerPolicy, stats: ListenerStats) -> None:
 
     An association that proposes only Verification is let in from anyone: it can do
     nothing but C-ECHO (the pull checks that the listener is up that way, with our own
-    AE title, from wherever the worker runs). When the check itself fails (the database
+    AE title, from wherever the worker runs): any C-STORE on it is refused, and its PDUs
+    are cut short (``_admit_echo_only``). When the check itself fails (the database
     is down) the rejection is transient, "temporary congestion", so the PACS tries again.
     """
     assoc = event.assoc
     if only_verification(event):
+        if not _admit_echo_only(assoc):
+            stats.count(None, "(echo)", "rejected")
+            assoc.acse.send_reject(0x02, 0x03, 0x02)  # transient: local limit exceeded
+            assoc.kill()
         return
     request = assoc.requestor.primitive  # requestor.ae_title is set after this event
     ae_title = str(getattr(request, "calling_ae_title", "") or "").strip()
@@ -283,6 +317,11 @@ def handle_store(
     ae_title = _calling_ae(event)
     outcome = "stored"
     received = getattr(request, "_dataset_file", None)
+    # pynetdicom picks the service by the request's SOP class, whatever context it came
+    # on: a peer let in for C-ECHO could otherwise store through Verification.
+    wrong_context = is_echo_only(event.assoc) or str(event.context.abstract_syntax) != str(
+        request.AffectedSOPClassUID
+    )
     if isinstance(received, _PoolFile) and not received.claim():
         return OUT_OF_RESOURCES  # the association closed meanwhile: the file is gone
     try:
@@ -304,7 +343,9 @@ def handle_store(
                 return False
 
         path: Path | None
-        if isinstance(received, _PoolFile) and received.refused:
+        if wrong_context:
+            outcome, path = "wrong-context", None
+        elif isinstance(received, _PoolFile) and received.refused:
             outcome, path = received.refused, None
         elif (dataset_path := getattr(request, "_dataset_path", None)) is not None:
             path = spool.store_received_file(
@@ -345,6 +386,7 @@ def handle_store(
     if path is None:
         return {
             "not-wanted": NOT_AUTHORIZED,
+            "wrong-context": NOT_AUTHORIZED,
             "unreadable": CANNOT_UNDERSTAND,
         }.get(outcome, OUT_OF_RESOURCES)
     if on_stored is not None:
@@ -704,13 +746,28 @@ TUNING = os.environ.get("TEACHINGFILE_PYNETDICOM_TUNING", "1").lower() not in (
 
 
 def _wait_for_message(thread: Any, seconds: float) -> bool:
-    """Association thread: wait on its DIMSE message queue (a request to handle)."""
+    """Association thread: wait on its DIMSE message queue (a request to handle).
+
+    This wait takes nothing from the queue, but it waits on the queue's ``not_empty``
+    condition, where a thread blocked in ``get`` may wait too: on a requested
+    association, the thread that sends a request (the demo PACS's ``send_c_store`` of
+    a C-MOVE sub-operation, the worker's ``send_c_move``...) blocks in
+    ``dimse.get_msg(block=True)`` for the response while the association thread should
+    be paused. That thread can still be in this wait (pynetdicom lets the sender go on
+    a stale ``_is_paused`` when it sends again before the thread has run since the
+    previous response), and ``put`` wakes one waiter only: when it woke this one, the
+    response sat in the queue while the sender slept until its DIMSE timeout (30 s, the
+    load test's stalled pulls). So a wake-up that leaves a message in the queue is
+    passed on (``tests/pacs_bridge/dicom/test_wakeups.py``).
+    """
     waiting = getattr(getattr(thread, "dimse", None), "msg_queue", None)
     if not isinstance(waiting, queue.Queue):
         return False
     with waiting.not_empty:
         if not waiting._qsize():  # the mutex is held: qsize() would deadlock
             waiting.not_empty.wait(seconds)
+        if waiting._qsize():  # not ours to take: the next waiter (a get) must see it
+            waiting.not_empty.notify()
     return True
 
 
@@ -757,7 +814,8 @@ class _WakingTime:
     that arrives and otherwise sleeps no longer than asked:
 
     - the association thread (``threading.current_thread()`` is the ``Association``)
-      sleeps 1 ms per loop: it waits on its DIMSE message queue;
+      sleeps 1 ms per loop: it waits on its DIMSE message queue, passing on a wake-up
+      it does not use (``_wait_for_message``);
     - the DUL thread (the ``DULServiceProvider``) sleeps ``_run_loop_delay`` (1 ms):
       it waits for its socket to be readable or for a primitive to be queued for
       sending (``_PokingQueue``, set up by ``tune_connection``).

@@ -158,7 +158,9 @@ def test_a_failed_write_answers_out_of_resources(tmp_path: Path) -> None:
             AffectedSOPClassUID=CTImageStorage,
             DataSet=__import__("io").BytesIO(b"\x08\x00\x18\x00UI\x02\x00\x31\x00"),
         ),
-        context=SimpleNamespace(transfer_syntax=ExplicitVRLittleEndian),
+        context=SimpleNamespace(
+            transfer_syntax=ExplicitVRLittleEndian, abstract_syntax=CTImageStorage
+        ),
         assoc=SimpleNamespace(requestor=SimpleNamespace(ae_title="ORTHANC")),
     )
     assert handle_store(event, FullSpool(tmp_path / "spool")) == listener.OUT_OF_RESOURCES  # type: ignore[arg-type]

@@ -215,3 +215,59 @@ def test_the_counters_keep_a_bounded_number_of_ae_titles() -> None:
         stats.count(None, f"RANDOM{i}", "rejected")
     assert len(stats.totals) <= stats.MAX_TITLES + 1
     assert stats.refused() == 1000
+
+
+def test_a_peer_let_in_for_c_echo_cannot_store_through_the_verification_context(
+    start_guarded: Callable[..., Guarded],
+) -> None:
+    """pynetdicom serves a C-STORE by the request's SOP class, whatever context carries
+    it: an unknown peer relabels its accepted Verification context and sends a C-STORE of
+    an instance an active import wants. It is refused and nothing is kept."""
+    guarded = start_guarded()
+    ds = _dataset()
+    guarded.jobs.append(WantedInstances("ORTHANC", str(ds.StudyInstanceUID)))
+    assoc = _associate(guarded.port, "ORTHANC", VERIFICATION)  # any title: echo only
+    assert assoc.is_established  # type: ignore[attr-defined]
+    try:
+        for context in assoc._accepted_cx.values():  # type: ignore[attr-defined]
+            context.abstract_syntax = CTImageStorage
+        status = assoc.send_c_store(ds)  # type: ignore[attr-defined]
+        assert int(status.Status) == 0x0124
+    finally:
+        assoc.release()  # type: ignore[attr-defined]
+    assert not _non_empty_files(guarded.spool.root)
+    assert guarded.stats.totals[("ORTHANC", "wrong-context")] == 1
+
+
+def test_peers_let_in_only_for_c_echo_cannot_take_the_places_of_known_pacs_nodes(
+    start_guarded: Callable[..., Guarded],
+) -> None:
+    guarded = start_guarded()
+    held = [_associate(guarded.port, f"NOBODY{i}", VERIFICATION) for i in range(3)]
+    try:
+        established = [a.is_established for a in held]  # type: ignore[attr-defined]
+        assert established == [True] * listener.MAX_ECHO_ONLY + [False]
+        ds = _dataset()
+        guarded.jobs.append(WantedInstances("ORTHANC", str(ds.StudyInstanceUID)))
+        assert _store(guarded.port, "ORTHANC", ds) == 0x0000  # a known PACS still gets in
+    finally:
+        for assoc in held:
+            if assoc.is_established:  # type: ignore[attr-defined]
+                assoc.release()  # type: ignore[attr-defined]
+
+
+def test_data_on_an_association_let_in_for_c_echo_is_cut_off_before_it_reaches_disk(
+    start_guarded: Callable[..., Guarded],
+) -> None:
+    guarded = start_guarded()
+    assoc = _associate(guarded.port, "NOBODY", VERIFICATION)
+    assert assoc.is_established  # type: ignore[attr-defined]
+    for context in assoc._accepted_cx.values():  # type: ignore[attr-defined]
+        context.abstract_syntax = CTImageStorage
+    status = assoc.send_c_store(_dataset(size=256))  # type: ignore[attr-defined]
+    assert not status  # no answer: the listener aborted the association
+    deadline = time.monotonic() + 5
+    while assoc.is_established and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    assert not assoc.is_established  # type: ignore[attr-defined]
+    assert not _non_empty_files(guarded.spool.root)
