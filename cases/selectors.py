@@ -86,14 +86,7 @@ def case_get_for_editing(*, user: AbstractBaseUser, case_id: int) -> Case:
 def editor_config(*, case: Case) -> dict[str, object]:
     """What the browser editor needs (new UIDs are never included; no patient data)."""
     series_list = []
-    # Only the columns the viewer shows: an instance also carries its proposals, review
-    # state and fingerprint as JSON, which a trainee's page has no use for.
-    published = Instance.objects.filter(status=Instance.Status.PUBLISHED).only(
-        "pk", "series_id", "number_of_frames", "rows", "columns", "annotations", "status"
-    )
-    for series in case.series.prefetch_related(Prefetch("instances", queryset=published)).order_by(
-        "order", "pk"
-    ):
+    for series in case.series.prefetch_related("instances").order_by("order", "pk"):
         series_list.append(
             {
                 "id": series.pk,
@@ -208,7 +201,14 @@ def viewer_config(*, case: Case) -> dict[str, object]:
     """What the read-only library viewer needs: the published images of each series."""
 
     series_list = []
-    for series in case.series.prefetch_related("instances").order_by("order", "pk"):
+    # Only the columns the viewer shows: an instance also carries its proposals, review
+    # state and fingerprint as JSON, which a trainee's page has no use for.
+    published = Instance.objects.filter(status=Instance.Status.PUBLISHED).only(
+        "pk", "series_id", "number_of_frames", "rows", "columns", "annotations", "status"
+    )
+    for series in case.series.prefetch_related(Prefetch("instances", queryset=published)).order_by(
+        "order", "pk"
+    ):
         crop = series.crop
         instances = [
             {

@@ -227,9 +227,9 @@ def _retrieve(
         except PacsError as exc:
             raise ListenerDown(
                 f"Our DICOM listener ({settings.DICOM_AE_TITLE} on port "
-                f"{settings.DICOM_LISTEN_PORT}) did not answer a C-ECHO ({exc.message}), so "
-                "the PACS has nowhere to send the images. Check that it runs (the run command "
-                "starts it) and is not busy with other peers, then retry."
+                f"{settings.DICOM_LISTEN_PORT}) is not running or did not answer a C-ECHO "
+                f"({exc.message}), so the PACS has nowhere to send the images. Start it (the "
+                "run command does) and retry."
             ) from None
     calls = [(list(series), [])] if not instances else [([s], u) for s, u in instances.items()]
     total = scu.RetrieveResult(

@@ -3,16 +3,17 @@
 Two kinds of peer: one that writes arbitrary PDUs (any type, any declared length, any
 body, cut off anywhere) straight to the socket, and one that associates properly and
 stores damaged data sets. After each, a well-behaved peer must still get its C-ECHO
-answered; every C-STORE gets a status from the listener's own list; memory stays
-bounded (the child runs under an address-space limit, and its peak RSS is checked).
+answered; every C-STORE gets a status from the listener's own list. The listener runs
+in a process of its own (``python -m pacs_bridge.dicom.listener``) under the same
+address-space limit as this one, and its own peak memory is checked at the end.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,9 +27,6 @@ from pynetdicom.pdu import A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
 
 from pacs_bridge.dicom.contexts import VERIFICATION
-from pacs_bridge.dicom.listener import serve
-from pacs_bridge.dicom.policy import Admission
-from pacs_bridge.dicom.spool import Spool
 from tests.anonymizer.dirty import PLANTED_UIDS
 from tests.fuzz.mutations import damaged_files
 
@@ -79,14 +77,17 @@ streams = st.one_of(
 class Listener:
     def __init__(self) -> None:
         self.tmp = tempfile.TemporaryDirectory()
-        self.spool = Spool(Path(self.tmp.name) / "spool")
         self.port = _free_port()
         study = PLANTED_UIDS["StudyInstanceUID"]
-        admission = Admission(
-            peer=lambda ae, address: ae == SENDER and address == HOST,
-            instance=lambda ae, s, _series, _sop: ae == SENDER and s == study,
-        )
-        self.server = serve(LISTENER, HOST, self.port, self.spool, block=False, admission=admission)
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "pacs_bridge.dicom.listener", "--ae-title", LISTENER,
+                "--port", str(self.port), "--spool", str(Path(self.tmp.name) / "spool"),
+                "--allow-peer", f"{SENDER}@{HOST}", "--allow-study", f"{SENDER}:{study}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         self.ae = AE(SENDER)
         self.ae.acse_timeout = self.ae.dimse_timeout = self.ae.network_timeout = 10
         for sop_class in ("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.3.1"):
@@ -107,9 +108,15 @@ class Listener:
             time.sleep(0.1)
         raise AssertionError("the listener stopped answering a well-behaved peer")
 
+    def peak_mb(self) -> int:
+        """The listener process's peak resident memory (VmHWM), in MB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        [line] = [row for row in status.splitlines() if row.startswith("VmHWM:")]
+        return int(line.split()[1]) // 1024
+
     def close(self) -> None:
-        assert self.server is not None
-        self.server.shutdown()
+        self.process.terminate()
+        self.process.wait(timeout=10)
         self.tmp.cleanup()
 
 
@@ -160,11 +167,13 @@ if __name__ == "__main__":
     _config.LOG_HANDLER_LEVEL = "none"
     LISTENER_UNDER_TEST = Listener()
     try:
+        LISTENER_UNDER_TEST.still_answers()  # up and listening
         raw_pdus_never_take_the_listener_down()
         damaged_data_sets_get_a_status()
+        assert LISTENER_UNDER_TEST.process.poll() is None, "the listener process died"
+        peak = LISTENER_UNDER_TEST.peak_mb()
     finally:
         LISTENER_UNDER_TEST.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    assert peak < PEAK_RSS_MB, f"peak memory {peak} MB"
+    assert peak < PEAK_RSS_MB, f"the listener's peak memory was {peak} MB"
     print(f"listener: hostile PDUs and damaged data sets, still answering, peak {peak} MB")
     sys.exit(0)
