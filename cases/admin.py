@@ -48,7 +48,7 @@ class InstanceAdmin(admin.ModelAdmin):
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = ("pk", "case", "author", "source", "status", "received", "quarantined")
     list_filter = ("status", "source")
-    readonly_fields = ("request",)
+    exclude = ("request",)  # original UIDs: never shown
 
 
 @admin.register(QuarantineItem)

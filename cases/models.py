@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from cases.fields import EncryptedJSONField
+
 
 class Case(models.Model):
     class Status(models.TextChoices):
@@ -190,8 +192,9 @@ class ImportJob(models.Model):
     pacs_node = models.ForeignKey(
         "pacs_bridge.PacsNode", null=True, blank=True, on_delete=models.SET_NULL
     )
-    # What to retrieve (original UIDs): needed while the job runs, cleared when it ends.
-    request = models.JSONField(default=dict, blank=True)
+    # What to retrieve (original UIDs): needed while the job runs (and, for a retry, a
+    # while after it failed), cleared when it ends; encrypted in the database.
+    request = EncryptedJSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     expected = models.PositiveIntegerField(null=True, blank=True)
     remaining = models.PositiveIntegerField(default=0)
