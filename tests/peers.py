@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -220,3 +221,31 @@ AETable END
     finally:
         _kill(proc)
         log.close()
+
+
+@contextlib.contextmanager
+def silent_server(host: str = "127.0.0.1") -> Iterator[int]:
+    """A TCP server that accepts connections and never says a word (a hung PACS); yields
+    its port."""
+    server = socket.create_server((host, 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        server.close()

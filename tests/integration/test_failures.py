@@ -4,8 +4,6 @@ the sweeper brings to a clean end."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
 
@@ -23,6 +21,7 @@ from teachingfile.celery import app
 from teachingfile.sweeper import PUBLISH_STOPPED, sweep
 from tests.anonymizer.dirty import dirty_ct, write
 from tests.cases.freetext_review import accept_all_text
+from tests.peers import silent_server
 from tests.services import series_of, start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -212,26 +211,8 @@ def test_a_publish_whose_worker_was_killed_goes_back_to_draft_and_can_be_publish
 def silent_pacs():
     """A PACS that accepts the connection and then says nothing (a hung server): the
     worker waits in the middle of the pull for as long as the test likes."""
-    server = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
+    with silent_server() as port:
+        yield port
 
 
 def test_a_pull_whose_worker_was_killed_is_started_again_by_the_sweeper_and_completes(

@@ -2,7 +2,6 @@
 from the PACS, the study UID is stored encrypted, and a token is its author's alone."""
 
 import json
-import socket
 from datetime import timedelta
 
 import pytest
@@ -11,8 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
-from pacs_bridge.dicom.demo_pacs import serve_demo_pacs
-from pacs_bridge.dicom.sample_data import build_demo_studies
 from pacs_bridge.models import PacsNode, SearchToken
 from pacs_bridge.search_tokens import (
     search_token_resolve,
@@ -21,27 +18,6 @@ from pacs_bridge.search_tokens import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def demo_port(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo-tokens")
-    build_demo_studies(folder, ct_slices=2, mr_slices=1, cine_frames=2, size=32)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = serve_demo_pacs(
-        folder, ae_title="DEMOPACS", host="127.0.0.1", port=port, destinations={}, block=False
-    )
-    yield port
-    server.shutdown()
-
-
-@pytest.fixture
-def node(demo_port):
-    return PacsNode.objects.create(
-        name="Demo", ae_title="DEMOPACS", host="127.0.0.1", port=demo_port
-    )
 
 
 def _search(client, node, **fields):

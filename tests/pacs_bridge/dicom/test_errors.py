@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from pacs_bridge.dicom.errors import (
     status_text,
 )
 from pacs_bridge.dicom.scu import Node, StudyQuery
+from tests import peers
 from tests.pacs_bridge.dicom.conftest import (
     HOST,
     LISTENER_AET,
@@ -67,26 +66,8 @@ def test_a_wrong_called_ae_title_is_rejected(start_pacs: PacsFactory) -> None:
 @pytest.fixture
 def silent_server() -> Iterator[int]:
     """A TCP server that accepts connections and never says a word."""
-    server = socket.create_server((HOST, 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    server.close()
+    with peers.silent_server(HOST) as port:
+        yield port
 
 
 def test_a_peer_that_accepts_but_never_answers_times_out(silent_server: int) -> None:
