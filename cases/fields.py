@@ -17,21 +17,22 @@ from django.conf import settings
 from django.db import models
 
 
-def _fernet() -> Fernet:
-    return Fernet(settings.REID_ENCRYPTION_KEY.encode())
+def seal(value: Any) -> bytes:
+    """A Fernet token of ``value``'s JSON (also the re-identification mappings' form)."""
+    return Fernet(settings.REID_ENCRYPTION_KEY.encode()).encrypt(json.dumps(value).encode())
+
+
+def unseal(token: bytes) -> Any:
+    return json.loads(Fernet(settings.REID_ENCRYPTION_KEY.encode()).decrypt(bytes(token)))
 
 
 def encrypt_json(value: Any) -> str:
     """The stored form: "" for an empty value, else a Fernet token of its JSON."""
-    if not value:
-        return ""
-    return _fernet().encrypt(json.dumps(value).encode()).decode()
+    return seal(value).decode() if value else ""
 
 
 def decrypt_json(stored: str | None) -> Any:
-    if not stored:
-        return {}
-    return json.loads(_fernet().decrypt(stored.encode()))
+    return unseal(stored.encode()) if stored else {}
 
 
 class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]

@@ -10,7 +10,6 @@ raw files in place, and the task's re-run finishes the batch.
 
 from __future__ import annotations
 
-import json
 import secrets
 import shutil
 from collections.abc import Callable
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
@@ -26,6 +24,7 @@ from django.db.models import F, Max
 from anonymizer.keys import Keys
 from anonymizer.pipeline import FirstPassResult, Status, first_pass
 from cases import freetext, review, storage
+from cases.fields import seal, unseal
 from cases.models import Case, ImportJob, Instance, QuarantineItem, ReidentificationKey, Series
 
 
@@ -34,11 +33,12 @@ def deid_keys() -> Keys:
 
 
 def reid_encrypt(mapping: dict[str, Any]) -> bytes:
-    return Fernet(settings.REID_ENCRYPTION_KEY.encode()).encrypt(json.dumps(mapping).encode())
+    return seal(mapping)
 
 
 def reid_decrypt(ciphertext: bytes) -> dict[str, Any]:
-    return json.loads(Fernet(settings.REID_ENCRYPTION_KEY.encode()).decrypt(bytes(ciphertext)))
+    mapping: dict[str, Any] = unseal(ciphertext)
+    return mapping
 
 
 @dataclass

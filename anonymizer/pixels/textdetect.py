@@ -76,7 +76,7 @@ def _model_path() -> Path:
 
 
 @functools.cache
-def _inference_session() -> Any:
+def _text_model() -> Any:
     try:
         import onnxruntime as ort
     except ImportError:
@@ -91,7 +91,7 @@ def _inference_session() -> Any:
 def detector_available() -> bool:
     """True if the model loads (checked once per process)."""
     try:
-        _inference_session()
+        _text_model()
     except (DetectorUnavailable, OSError, RuntimeError):
         return False
     return True
@@ -107,8 +107,8 @@ def _probability(image: np.ndarray) -> np.ndarray:
         padded[:rows, :columns] = image
         image = padded
     x = (image.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
-    session = _inference_session()
-    out = session.run(None, {session.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
+    model = _text_model()
+    out = model.run(None, {model.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
     prob: np.ndarray = np.asarray(out[0, 0], dtype=np.float32)[:rows, :columns]
     return prob
 

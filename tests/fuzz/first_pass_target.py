@@ -11,24 +11,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from anonymizer.keys import Keys
 from anonymizer.pipeline import Status, first_pass, read_dicom
-from tests.fuzz.mutations import damaged_files
+from tests.fuzz.mutations import damaged_files, fuzz
 
 KEYS = Keys(b"fuzz-only-secret-0123456789abcdef")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
-SEED = int(os.environ.get("FUZZ_SEED", "0"))
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    derandomize=SEED == 0,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz(EXAMPLES)
 @given(damaged_files)
 def first_pass_ends_with_a_result(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,10 +41,6 @@ def first_pass_ends_with_a_result(data: bytes) -> None:
 
 
 if __name__ == "__main__":
-    if SEED:
-        import random
-
-        random.seed(SEED)
     sys.setrecursionlimit(3000)  # as in a worker: deep input must not need a deeper stack
     first_pass_ends_with_a_result()
     print(f"first pass: {EXAMPLES} damaged files, each ended with a result")

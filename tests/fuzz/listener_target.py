@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, _config
@@ -28,17 +28,13 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
 
 from pacs_bridge.dicom.contexts import VERIFICATION
 from tests.anonymizer.dirty import PLANTED_UIDS
-from tests.fuzz.mutations import damaged_files
+from tests.fuzz.mutations import damaged_files, fuzz
 
 HOST, LISTENER, SENDER = "127.0.0.1", "TEACHFILE", "FUZZER"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
-SEED = int(os.environ.get("FUZZ_SEED", "0"))
 PEAK_RSS_MB = 700
 # Statuses the listener answers a C-STORE with (listener.py, policy.py).
 STORE_STATUSES = {0x0000, 0xB007, 0xA700, 0xC000, 0x0124}
-ANY = dict(
-    deadline=None, database=None, derandomize=SEED == 0, suppress_health_check=list(HealthCheck)
-)
 
 
 def _associate_rq() -> bytes:
@@ -129,7 +125,7 @@ def _free_port() -> int:
 LISTENER_UNDER_TEST: Listener
 
 
-@settings(max_examples=EXAMPLES, **ANY)
+@fuzz(EXAMPLES)
 @given(streams)
 def raw_pdus_never_take_the_listener_down(stream: bytes) -> None:
     with socket.create_connection((HOST, LISTENER_UNDER_TEST.port), timeout=2) as peer:
@@ -143,7 +139,7 @@ def raw_pdus_never_take_the_listener_down(stream: bytes) -> None:
     LISTENER_UNDER_TEST.still_answers()
 
 
-@settings(max_examples=max(EXAMPLES // 3, 10), **ANY)
+@fuzz(max(EXAMPLES // 3, 10))
 @given(damaged_files)
 def damaged_data_sets_get_a_status(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,8 +4,11 @@ geometry, and sequences nested far deeper than any real object."""
 
 from __future__ import annotations
 
+import os
 import struct
+from collections.abc import Callable
 
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 
 from tests.anonymizer.dirty import dirty_ct, dirty_us_cine, to_bytes
@@ -120,3 +123,24 @@ damaged_files = st.one_of(
     ),
     st.builds(_nest, base, st.sampled_from([1, 8, 64, 400, 3000])),
 )
+
+
+#: ``FUZZ_SEED=<n>`` explores new examples; without it every run tries the same ones.
+SEED = int(os.environ.get("FUZZ_SEED", "0"))
+
+
+def fuzz(examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Hypothesis settings of every fuzz target: ``examples`` tries, no deadline (the
+    machine may be busy), no example database, repeatable unless ``FUZZ_SEED`` is set."""
+
+    def decorate(test: Callable[..., None]) -> Callable[..., None]:
+        test = settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=SEED == 0,
+            suppress_health_check=list(HealthCheck),
+        )(test)
+        return seed(SEED)(test) if SEED else test
+
+    return decorate

@@ -22,17 +22,16 @@ django.setup()
 
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from cases import services, uploads  # noqa: E402
 from cases.models import ImportJob, Instance, QuarantineItem  # noqa: E402
 from tests.anonymizer.dirty import dirty_ct, to_bytes  # noqa: E402
-from tests.fuzz.mutations import damaged_files  # noqa: E402
+from tests.fuzz.mutations import damaged_files, fuzz  # noqa: E402
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
-SEED = int(os.environ.get("FUZZ_SEED", "0"))
 GOOD = to_bytes(dirty_ct(7, rows=32, columns=32))
 
 
@@ -79,13 +78,7 @@ bad_files = st.one_of(
 author, _ = User.objects.get_or_create(username="fuzz-author")
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    derandomize=SEED == 0,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz(EXAMPLES)
 @given(st.lists(bad_files, min_size=1, max_size=3))
 def an_upload_always_ends_and_keeps_its_good_file(bad: list[bytes]) -> None:
     case = services.case_create(author=author)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 from pacs_bridge.admission import listener_admission
 from pacs_bridge.dicom.listener import Limits, ListenerStats, disable_chunked_receive, serve
-from pacs_bridge.pull import spool
+from pacs_bridge.pull import SPOOL_MAX_AGE_SECONDS, spool
 
 log = logging.getLogger("pacs_bridge.dicom.listener")
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         incoming = spool()
-        dropped = incoming.discard_older_than(24 * 3600)  # left-overs of a crash
+        dropped = incoming.discard_older_than(SPOOL_MAX_AGE_SECONDS)  # left-overs of a crash
         limits = Limits(
             max_associations=settings.DICOM_MAX_ASSOCIATIONS,
             max_bytes_in_flight=settings.DICOM_MAX_BYTES_IN_FLIGHT,
